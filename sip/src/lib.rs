@@ -1,0 +1,26 @@
+//! SIP for the hotline server.
+//!
+//! Everything in this crate is sans-IO: state machines take bytes, typed input and
+//! the current time, and hand back what to transmit and when to be woken next. They
+//! never read a clock or touch a socket; the `hotline` binary owns the tokio tasks
+//! that do (see `ARCHITECTURE.md`).
+//!
+//! Layers, bottom up:
+//! - [`message`]: a purpose-built, zero-copy SIP parser and printer over [`bytes::Bytes`]
+//!   with typed access to the headers the stack uses (why not `rsip`: ARCHITECTURE.md);
+//! - [`framing`]: stream framing for SIP over TCP (Content-Length, size caps);
+//! - [`transaction`]: RFC 3261 §17 client and server transactions with Timers A–K;
+//! - [`digest`] and [`registrar`]: RFC 7616/8760 digest authentication and the
+//!   agent registrar with bindings, expiry and brute-force lock-out;
+//! - [`endpoint`]: the user-agent core that routes requests to the registrar,
+//!   OPTIONS and the "not implemented" answers.
+
+pub mod digest;
+pub mod endpoint;
+mod error;
+pub mod framing;
+pub mod message;
+pub mod registrar;
+pub mod transaction;
+
+pub use error::{Error, Result};

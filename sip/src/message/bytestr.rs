@@ -1,0 +1,58 @@
+use bytes::Bytes;
+
+/// A slice of a message buffer known to be valid UTF-8; cheap to clone.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct ByteStr(Bytes);
+
+impl ByteStr {
+    /// Wraps bytes after checking they are UTF-8.
+    pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
+        std::str::from_utf8(&bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// A `ByteStr` of a static string (no allocation).
+    pub const fn from_static(s: &'static str) -> Self {
+        Self(Bytes::from_static(s.as_bytes()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // The constructors only admit UTF-8.
+        std::str::from_utf8(&self.0).expect("ByteStr holds UTF-8 by construction")
+    }
+
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ByteStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for ByteStr {
+    fn from(s: &str) -> Self {
+        Self(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for ByteStr {
+    fn from(s: String) -> Self {
+        Self(Bytes::from(s))
+    }
+}
+
+impl std::fmt::Debug for ByteStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for ByteStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
