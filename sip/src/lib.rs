@@ -20,6 +20,7 @@ pub mod endpoint;
 mod error;
 pub mod framing;
 pub mod message;
+pub mod net;
 pub mod registrar;
 pub mod transaction;
 
