@@ -1,0 +1,157 @@
+//! Command-line interface (`clap`): `serve`, `config check`, `config default`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hotline_config::Config;
+
+use crate::logging::{self, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "hotline", version, about = "Telephony and work-order server for a city service hotline")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SIP and HTTP servers.
+    Serve(ServeArgs),
+    /// Inspect configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file; prints every error with its key path and exits 1.
+    Check { path: PathBuf },
+    /// Print the built-in default configuration.
+    Default,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file; without it the built-in default (config/hotline.example.toml) is used.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Human)]
+    pub log_format: LogFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Human,
+    Json,
+}
+
+/// `hotline config check PATH`.
+pub fn config_check(path: &Path) -> ExitCode {
+    match load_config(Some(path), |_| None) {
+        Ok(_) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{}: {e}", path.display());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads (or takes the built-in default), applies the environment and validates,
+/// returning every problem found.
+pub fn load_config(
+    path: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<String>> {
+    let mut config = match path {
+        Some(p) => Config::load(p).map_err(|e| vec![e.to_string()])?,
+        None => Config::builtin_default().map_err(|e| vec![e.to_string()])?,
+    };
+    config
+        .apply_env(env)
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    config
+        .validate()
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    Ok(config)
+}
+
+/// `hotline serve`.
+pub fn serve(args: ServeArgs) -> ExitCode {
+    let format = match args.log_format {
+        LogFormatArg::Human => LogFormat::Human,
+        LogFormatArg::Json => LogFormat::Json,
+    };
+    logging::init(format);
+    let config = match load_config(args.config.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("configuration: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve_until_signal(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
+    let server = crate::server::start(config).await.context("starting the server")?;
+    tracing::info!(sip = %server.sip_addr, http = %server.http_addr, "hotline serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,151 @@
+//! The HTTP side: health, metrics and the JSON API (`axum`).
+//!
+//! `router(state)` builds the whole app so tests can drive it with
+//! `tower::ServiceExt::oneshot` without a socket. Errors have one JSON shape
+//! (`{"error": {"code": "...", "message": "..."}}`, see [`error::ApiError`]).
+
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hotline_config::Config;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use auth::{Principal, SessionStore};
+use error::ApiError;
+
+/// One registered contact as the SIP side last published it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BindingSnapshot {
+    pub user: String,
+    /// The Contact URI exactly as the phone registered it.
+    pub contact: String,
+    /// Where the REGISTER came from (`UDP:127.0.0.1:5098`).
+    pub source: String,
+    #[serde(with = "rfc3339")]
+    pub expires_at: SystemTime,
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub bindings: watch::Receiver<Arc<Vec<BindingSnapshot>>>,
+    pub sessions: Arc<SessionStore>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/login", post(auth::login))
+        .route("/api/agents", get(list_agents))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+#[derive(Debug, Serialize)]
+struct AgentView {
+    id: String,
+    name: String,
+    role: String,
+    skills: Vec<String>,
+    registered: bool,
+    contacts: Vec<ContactView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContactView {
+    uri: String,
+    source: String,
+    #[serde(with = "rfc3339")]
+    expires_at: SystemTime,
+    expires_in_s: u64,
+}
+
+/// `GET /api/agents`: every configured seat with its live registrations.
+async fn list_agents(State(state): State<AppState>, principal: Principal) -> Json<Vec<AgentView>> {
+    let _ = principal; // any signed-in role may read the seat list
+    let bindings = state.bindings.borrow().clone();
+    let now = SystemTime::now();
+    let agents = state
+        .config
+        .agents
+        .iter()
+        .map(|a| {
+            let contacts: Vec<ContactView> = bindings
+                .iter()
+                .filter(|b| b.user == a.id && b.expires_at > now)
+                .map(|b| ContactView {
+                    uri: b.contact.clone(),
+                    source: b.source.clone(),
+                    expires_at: b.expires_at,
+                    expires_in_s: b
+                        .expires_at
+                        .duration_since(now)
+                        .map_or(0, |d| d.as_secs()),
+                })
+                .collect();
+            AgentView {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                role: a.role.to_string(),
+                skills: a.skills.clone(),
+                registered: !contacts.is_empty(),
+                contacts,
+            }
+        })
+        .collect();
+    Json(agents)
+}
+
+/// The client address of a request served with connect info (absent in `oneshot` tests).
+pub(crate) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+pub(crate) mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::Serializer;
+
+    pub(crate) fn format(t: SystemTime) -> String {
+        let t = time::OffsetDateTime::from(t);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*t))
+    }
+}

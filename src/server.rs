@@ -1,0 +1,89 @@
+//! Wiring: binds the SIP and HTTP sockets, starts their tasks, and stops them
+//! gracefully (in-flight SIP transactions are abandoned only after the sockets
+//! stop accepting new work).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hotline_config::Config;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::http::{self, auth::SessionStore, AppState};
+use crate::metrics::Metrics;
+use crate::sip_io;
+
+/// A running server. Dropping it without [`Server::shutdown`] leaves the tasks
+/// running until the runtime ends.
+pub struct Server {
+    pub sip_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub metrics: Arc<Metrics>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds everything the configuration asks for and starts serving. Port 0 in
+/// `[sip] listen` or `[http] listen` picks free ports (the tests do this); the
+/// bound addresses are in the returned [`Server`].
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::new());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let sip = sip_io::start(&config, metrics.clone(), shutdown_rx.clone())
+        .await
+        .context("starting SIP")?;
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
+    let http_addr = listener.local_addr()?;
+    let state = AppState {
+        config: config.clone(),
+        metrics: metrics.clone(),
+        bindings: sip.bindings.clone(),
+        sessions: Arc::new(SessionStore::new(Duration::from_secs(config.http.token_ttl_s))),
+    };
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut http_shutdown = shutdown_rx.clone();
+    let http_task = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_shutdown.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!("HTTP server failed: {e}");
+        }
+    });
+
+    let mut tasks = sip.tasks;
+    tasks.push(http_task);
+    Ok(Server {
+        sip_addr: sip.local_addr,
+        http_addr,
+        metrics,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}
+
+impl Server {
+    /// Stops accepting, lets tasks finish, and waits for them (at most 10 s).
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let all = futures_join_all(self.tasks);
+        if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
+            tracing::warn!("some tasks did not stop within 10 s");
+        }
+    }
+}
+
+async fn futures_join_all(tasks: Vec<JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}

@@ -1,0 +1,309 @@
+//! The SIP I/O driver: the tokio side of the sans-IO [`hotline_sip::endpoint`].
+//!
+//! One *core* task owns the [`Endpoint`] and is the only code that touches it.
+//! Socket tasks ([`udp`], [`tcp`]) turn what they read into [`CoreInput`]s on a
+//! bounded channel; the core feeds them to the endpoint, drains every output
+//! ("drain all output after every input"), writes transmits to the right socket or
+//! connection, and sleeps until the endpoint's next timer. No lock is shared with
+//! the socket tasks; TCP connections are reached through their writer channels,
+//! which the core keeps in a map keyed by the peer address.
+
+mod tcp;
+mod udp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use bytes::Bytes;
+use hotline_config::Config;
+use hotline_sip::endpoint::{Endpoint, EndpointConfig, Event, Output};
+use hotline_sip::net::{Remote, Transport};
+use hotline_sip::registrar::{Account, RegistrarConfig, RegistrarEvent, UnregisterReason};
+use hotline_sip::transaction::TimerConfig;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::http::BindingSnapshot;
+use crate::metrics::{Direction, Metrics};
+
+/// Depth of the socket → core channel. A full channel drops UDP datagrams (the
+/// peer retransmits) and applies back-pressure to TCP readers.
+const CORE_QUEUE: usize = 8192;
+
+/// What the socket tasks hand the core.
+#[derive(Debug)]
+pub(crate) enum CoreInput {
+    Packet { from: Remote, data: Bytes },
+    TcpOpened { peer: SocketAddr, writer: mpsc::Sender<Bytes> },
+    TcpClosed { peer: SocketAddr },
+}
+
+/// The running SIP side.
+pub struct SipIo {
+    pub local_addr: SocketAddr,
+    pub bindings: watch::Receiver<Arc<Vec<BindingSnapshot>>>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+/// Binds UDP and TCP on `[sip] listen` (the same port for both) and starts the
+/// core and socket tasks.
+pub async fn start(
+    config: &Config,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<SipIo> {
+    let (udp_socket, tcp_listener) = bind_pair(config.sip.listen).await?;
+    let local_addr = udp_socket.local_addr()?;
+    let udp_socket = Arc::new(udp_socket);
+
+    let endpoint = Endpoint::new(endpoint_config(config), rand::random());
+    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+    let (bindings_tx, bindings_rx) = watch::channel(Arc::new(Vec::new()));
+
+    let core = Core {
+        endpoint,
+        udp: udp_socket.clone(),
+        tcp_writers: HashMap::new(),
+        metrics: metrics.clone(),
+        bindings: bindings_tx,
+    };
+    let tasks = vec![
+        tokio::spawn(core.run(core_rx, shutdown.clone())),
+        tokio::spawn(udp::receive_loop(
+            udp_socket,
+            core_tx.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(tcp::accept_loop(
+            tcp_listener,
+            tcp::Limits {
+                max_connections: config.sip.tcp_max_connections,
+                idle: Duration::from_secs(config.sip.tcp_idle_timeout_s),
+                slow_message: Duration::from_secs(30),
+                max_message: config.sip.max_message_bytes,
+            },
+            core_tx,
+            metrics,
+            shutdown,
+        )),
+    ];
+    tracing::info!(%local_addr, "SIP listening on UDP and TCP");
+    Ok(SipIo {
+        local_addr,
+        bindings: bindings_rx,
+        tasks,
+    })
+}
+
+/// UDP and TCP on one address. With port 0 the UDP port is chosen first and TCP
+/// takes the same number (retrying if another process holds it on TCP).
+async fn bind_pair(addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)> {
+    for _ in 0..20 {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("binding SIP UDP on {addr}"))?;
+        let actual = udp.local_addr()?;
+        match TcpListener::bind(actual).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if addr.port() == 0 => {
+                tracing::debug!("TCP port {} taken ({e}); trying another", actual.port());
+            }
+            Err(e) => return Err(e).with_context(|| format!("binding SIP TCP on {addr}")),
+        }
+    }
+    anyhow::bail!("no port free for both UDP and TCP on {}", addr.ip())
+}
+
+fn endpoint_config(config: &Config) -> EndpointConfig {
+    let sip = &config.sip;
+    EndpointConfig {
+        timers: TimerConfig::default(),
+        registrar: RegistrarConfig {
+            realm: sip.domain.clone(),
+            min_expires: sip.min_expires,
+            max_expires: sip.max_expires,
+            default_expires: sip.default_expires,
+            nonce_ttl: Duration::from_secs(sip.nonce_ttl_s),
+            max_failures: sip.auth_max_failures,
+            failure_window: Duration::from_secs(sip.auth_failure_window_s),
+            lockout: Duration::from_secs(sip.auth_lockout_s),
+            accounts: config
+                .agents
+                .iter()
+                .map(|a| Account {
+                    user: a.id.clone(),
+                    password: a.password.clone(),
+                })
+                .collect(),
+        },
+        server_name: format!("hotline/{}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+struct Core {
+    endpoint: Endpoint,
+    udp: Arc<UdpSocket>,
+    tcp_writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
+    metrics: Arc<Metrics>,
+    bindings: watch::Sender<Arc<Vec<BindingSnapshot>>>,
+}
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::Receiver<CoreInput>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let deadline = self.endpoint.poll_timeout();
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                input = rx.recv() => match input {
+                    Some(input) => self.handle(input),
+                    None => break,
+                },
+                () = sleep_until(deadline) => self.endpoint.handle_timeout(Instant::now()),
+            }
+            self.drain().await;
+        }
+        tracing::debug!("SIP core stopped");
+    }
+
+    fn handle(&mut self, input: CoreInput) {
+        match input {
+            CoreInput::Packet { from, data } => {
+                self.metrics.sip_message(Direction::In, &data);
+                self.endpoint.handle_bytes(Instant::now(), from, data);
+            }
+            CoreInput::TcpOpened { peer, writer } => {
+                self.tcp_writers.insert(peer, writer);
+                self.metrics
+                    .set_gauge("hotline_sip_tcp_connections", "", gauge(self.tcp_writers.len()));
+            }
+            CoreInput::TcpClosed { peer } => {
+                self.tcp_writers.remove(&peer);
+                self.metrics
+                    .set_gauge("hotline_sip_tcp_connections", "", gauge(self.tcp_writers.len()));
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        let mut bindings_changed = false;
+        while let Some(out) = self.endpoint.poll_output() {
+            match out {
+                Output::Transmit { to, data } => self.transmit(to, data).await,
+                Output::Event(event) => bindings_changed |= self.event(event),
+            }
+        }
+        self.metrics.set_gauge(
+            "hotline_sip_transactions",
+            "",
+            gauge(self.endpoint.transaction_count()),
+        );
+        if bindings_changed {
+            self.publish_bindings();
+        }
+    }
+
+    async fn transmit(&mut self, to: Remote, data: Bytes) {
+        self.metrics.sip_message(Direction::Out, &data);
+        match to.transport {
+            Transport::Udp => {
+                if let Err(e) = self.udp.send_to(&data, to.addr).await {
+                    tracing::debug!(%to, "UDP send failed: {e}");
+                }
+            }
+            Transport::Tcp => match self.tcp_writers.get(&to.addr) {
+                Some(w) => {
+                    if w.try_send(data).is_err() {
+                        // A peer that does not read its responses loses the connection.
+                        tracing::debug!(%to, "TCP writer full or closed; dropping connection");
+                        self.tcp_writers.remove(&to.addr);
+                    }
+                }
+                None => tracing::debug!(%to, "no TCP connection for response; dropped"),
+            },
+        }
+    }
+
+    /// Logs and counts an endpoint event; true when the bindings changed.
+    fn event(&mut self, event: Event) -> bool {
+        match event {
+            Event::ParseError { from, error } => {
+                let transport = match from.transport {
+                    Transport::Udp => "udp",
+                    Transport::Tcp => "tcp",
+                };
+                self.metrics
+                    .inc("hotline_sip_parse_errors_total", format!("transport=\"{transport}\""));
+                tracing::debug!(%from, "unparseable SIP message: {error}");
+                false
+            }
+            Event::Registrar(ev) => {
+                let outcome = match &ev {
+                    RegistrarEvent::Registered { user, contact } => {
+                        tracing::info!(%user, %contact, "registered");
+                        "registered"
+                    }
+                    RegistrarEvent::Unregistered {
+                        user,
+                        contact,
+                        reason,
+                    } => {
+                        tracing::info!(%user, %contact, ?reason, "unregistered");
+                        match reason {
+                            UnregisterReason::Expired => "expired",
+                            UnregisterReason::Removed => "removed",
+                        }
+                    }
+                    RegistrarEvent::AuthFailed { source, user } => {
+                        tracing::info!(%source, ?user, "registration authentication failed");
+                        "auth_failed"
+                    }
+                    RegistrarEvent::LockedOut { source } => {
+                        tracing::warn!(%source, "address locked out after repeated authentication failures");
+                        "locked_out"
+                    }
+                };
+                self.metrics.inc(
+                    "hotline_sip_registrations_total",
+                    format!("outcome=\"{outcome}\""),
+                );
+                true
+            }
+        }
+    }
+
+    fn publish_bindings(&mut self) {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let list: Vec<BindingSnapshot> = self
+            .endpoint
+            .registrar()
+            .bindings(now)
+            .into_iter()
+            .map(|b| BindingSnapshot {
+                user: b.user,
+                contact: b.contact,
+                source: b.source.to_string(),
+                expires_at: wall + b.expires_at.saturating_duration_since(now),
+            })
+            .collect();
+        self.metrics
+            .set_gauge("hotline_sip_registered_contacts", "", gauge(list.len()));
+        self.bindings.send_replace(Arc::new(list));
+    }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
