@@ -1,0 +1,733 @@
+//! The typed sections of the configuration file, one struct per TOML table.
+//!
+//! Every struct denies unknown fields, so a misspelt key is a load error rather
+//! than a silently ignored setting, and every field has a default, so a section
+//! may be left out or written with only the keys that differ from it. Values
+//! whose *syntax* is wrong (an address that does not parse, a port range without
+//! a dash, an unknown strategy) fail while parsing, with the file's line and
+//! column; values that parse but make no sense (a port range upside down, a
+//! queue that does not exist) are left for [`Config::validate`](crate::Config::validate),
+//! which reports all of them at once with their key paths.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use ipnet::IpNet;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The placeholder in [`StorageConfig`]'s `database_url` that is replaced by
+/// `data_dir`, so that an SQLite database moves with the data directory.
+pub const DATA_DIR_PLACEHOLDER: &str = "{data_dir}";
+
+/// The placeholder in [`EmergencyConfig::gateway`] replaced by the dialled
+/// emergency number.
+pub const NUMBER_PLACEHOLDER: &str = "{number}";
+
+// ---------------------------------------------------------------------------
+// [sip]
+
+/// `[sip]`: the SIP server, registrar and media relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// Address the server listens on, for both UDP and TCP.
+    pub listen: SocketAddr,
+    /// SIP domain of the agents' accounts, also the digest realm.
+    pub domain: String,
+    /// Address written into Contact headers and SDP `c=` lines: the address
+    /// phones and the trunk can reach us at (not a wildcard).
+    pub public_addr: IpAddr,
+    /// Inclusive UDP port range for RTP (even ports) and RTCP (odd ports).
+    pub rtp_ports: PortRange,
+    /// Smallest registration lifetime accepted; shorter ones get
+    /// `423 Interval Too Brief` (RFC 3261 §10.3).
+    pub min_expires: u32,
+    /// Longest registration lifetime granted; longer requests are shortened.
+    pub max_expires: u32,
+    /// Lifetime granted when a REGISTER asks for none.
+    pub default_expires: u32,
+    /// Seconds a digest nonce stays valid.
+    pub nonce_ttl_s: u32,
+    /// Failed authentications from one source within `auth_failure_window_s`
+    /// that trigger a lockout.
+    pub auth_max_failures: u32,
+    /// Window in which failed authentications are counted.
+    pub auth_failure_window_s: u32,
+    /// How long a source is refused after too many failures.
+    pub auth_lockout_s: u32,
+    /// Most simultaneous TCP connections; further ones are refused.
+    pub tcp_max_connections: u32,
+    /// A TCP connection with no traffic for this long is closed.
+    pub tcp_idle_timeout_s: u32,
+    /// Largest SIP message accepted, in bytes, on any transport.
+    pub max_message_bytes: u32,
+    /// A call whose media has been silent (no RTP) this long is hung up.
+    pub media_timeout_s: u32,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 5060)),
+            domain: "hotline.local".to_owned(),
+            public_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_ports: PortRange {
+                low: 20000,
+                high: 20999,
+            },
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            nonce_ttl_s: 300,
+            auth_max_failures: 10,
+            auth_failure_window_s: 60,
+            auth_lockout_s: 300,
+            tcp_max_connections: 1024,
+            tcp_idle_timeout_s: 300,
+            max_message_bytes: 65536,
+            media_timeout_s: 60,
+        }
+    }
+}
+
+/// An inclusive range of UDP ports, written `"20000-20999"` in the file.
+///
+/// Parsing only checks the form; [`Config::validate`](crate::Config::validate)
+/// checks that `low < high`, that `low` is even (RTP on even ports, RTCP on the
+/// next odd one, RFC 3550 §11) and that the range stays clear of the
+/// privileged ports below 1024.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    /// First port of the range.
+    pub low: u16,
+    /// Last port of the range (included).
+    pub high: u16,
+}
+
+impl PortRange {
+    /// Whether `port` lies in the range.
+    pub fn contains(&self, port: u16) -> bool {
+        (self.low..=self.high).contains(&port)
+    }
+
+    /// Number of ports in the range (0 if it is upside down).
+    pub fn len(&self) -> u32 {
+        if self.high < self.low {
+            0
+        } else {
+            u32::from(self.high) - u32::from(self.low) + 1
+        }
+    }
+
+    /// Whether the range holds no port at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.low, self.high)
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected a port range like \"20000-20999\", found {s:?}");
+        let (low, high) = s.split_once('-').ok_or_else(bad)?;
+        let port = |p: &str| {
+            p.trim().parse::<u16>().map_err(|_| {
+                format!(
+                    "{:?} is not a port number (0-65535) in range {s:?}",
+                    p.trim()
+                )
+            })
+        };
+        Ok(PortRange {
+            low: port(low)?,
+            high: port(high)?,
+        })
+    }
+}
+
+impl Serialize for PortRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [http]
+
+/// `[http]`: the JSON API, WebSocket events and web pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Lifetime of a login token, in seconds.
+    pub token_ttl_s: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            token_ttl_s: 8 * 3600,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [storage]
+
+/// `[storage]`: where recordings and the database live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory for recordings and, by default, the SQLite database.
+    pub data_dir: PathBuf,
+    /// The database URL as written, possibly containing `{data_dir}`.
+    ///
+    /// Private so that nobody hands the unresolved template to sqlx: read it
+    /// through [`StorageConfig::database_url`].
+    database_url: String,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            database_url: StorageConfig::DEFAULT_DATABASE_URL.to_owned(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The database URL used when none is configured: an SQLite file inside
+    /// `data_dir`, so that moving the data directory (in the file or with
+    /// `HOTLINE_DATA_DIR`) moves the database with it.
+    pub const DEFAULT_DATABASE_URL: &'static str = "sqlite://{data_dir}/hotline.db";
+
+    /// URL schemes the server knows how to connect to.
+    pub const SCHEMES: [&'static str; 3] = ["sqlite://", "postgres://", "postgresql://"];
+
+    /// The effective database URL, with `{data_dir}` replaced by
+    /// [`data_dir`](Self::data_dir): hand this to the connection pool.
+    pub fn database_url(&self) -> String {
+        if !self.database_url.contains(DATA_DIR_PLACEHOLDER) {
+            return self.database_url.clone();
+        }
+        // The template supplies the separator: "./data/" must not become
+        // "./data//hotline.db". (For `data_dir = "/"` this yields
+        // "sqlite:///hotline.db", which is the right file.)
+        let dir = self.data_dir.to_string_lossy();
+        self.database_url
+            .replace(DATA_DIR_PLACEHOLDER, dir.trim_end_matches('/'))
+    }
+
+    /// The database URL exactly as configured, placeholder included.
+    pub fn database_url_template(&self) -> &str {
+        &self.database_url
+    }
+
+    /// Set the database URL; `{data_dir}` may be used in it.
+    pub fn set_database_url(&mut self, url: impl Into<String>) {
+        self.database_url = url.into();
+    }
+
+    /// Whether the effective database is SQLite (as opposed to PostgreSQL).
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// Directory the call recordings are written to.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [hotline]
+
+/// `[hotline]`: the public numbers and the trunks allowed to call them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HotlineConfig {
+    /// The DIDs answered. Old departmental hotlines merged into the city
+    /// number (§11) are extra DIDs that pre-select a menu or a queue.
+    #[serde(deserialize_with = "deserialize_dids")]
+    pub numbers: Vec<Did>,
+    /// Networks whose INVITEs to the hotline numbers are accepted without
+    /// digest authentication: the carrier's SBCs. A bare address means a
+    /// single host (`/32` or `/128`).
+    #[serde(deserialize_with = "deserialize_cidrs")]
+    pub trusted_trunks: Vec<IpNet>,
+}
+
+impl HotlineConfig {
+    /// The configured entry for a dialled number, if it is one of ours.
+    pub fn did(&self, number: &str) -> Option<&Did> {
+        self.numbers.iter().find(|d| d.number == number)
+    }
+
+    /// Whether `addr` belongs to a trusted trunk.
+    pub fn is_trusted(&self, addr: IpAddr) -> bool {
+        // An IPv4 peer may show up as an IPv4-mapped IPv6 address on a
+        // dual-stack socket; it is still the same trunk.
+        let addr = match addr {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+            v4 => v4,
+        };
+        self.trusted_trunks.iter().any(|net| net.contains(&addr))
+    }
+}
+
+/// One hotline number (DID).
+///
+/// Written either as a plain string, `"12345"`, or as a table,
+/// `{ number = "12315", menu = "consumer" }`; it is written back in the
+/// short form when it has neither `menu` nor `queue`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Did {
+    /// The dialled number: digits, optionally with a leading `+`.
+    pub number: String,
+    /// IVR node the call starts at instead of `ivr.start`.
+    #[serde(default)]
+    pub menu: Option<String>,
+    /// Queue the call goes to directly, skipping the IVR.
+    #[serde(default)]
+    pub queue: Option<String>,
+}
+
+impl Did {
+    /// A number with no menu or queue of its own.
+    pub fn new(number: impl Into<String>) -> Self {
+        Did {
+            number: number.into(),
+            menu: None,
+            queue: None,
+        }
+    }
+}
+
+impl Serialize for Did {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if self.menu.is_none() && self.queue.is_none() {
+            return s.serialize_str(&self.number);
+        }
+        let mut st = s.serialize_struct("Did", 3)?;
+        st.serialize_field("number", &self.number)?;
+        if let Some(menu) = &self.menu {
+            st.serialize_field("menu", menu)?;
+        }
+        if let Some(queue) = &self.queue {
+            st.serialize_field("queue", queue)?;
+        }
+        st.end()
+    }
+}
+
+/// Accepts the short (string) and long (table) forms of a [`Did`].
+///
+/// Written by hand rather than as an untagged enum so that a typo in the
+/// table form still gets serde's precise "unknown field `queu`, expected one
+/// of …" message instead of "data did not match any variant".
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DidForms(Did);
+
+impl<'de> Deserialize<'de> for DidForms {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DidForms;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a number like "12345" or a table like { number = "12345", queue = "general" }"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DidForms, E> {
+                Ok(DidForms(Did::new(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DidForms, A::Error> {
+                Did::deserialize(de::value::MapAccessDeserializer::new(map)).map(DidForms)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn deserialize_dids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Did>, D::Error> {
+    Ok(Vec::<DidForms>::deserialize(d)?
+        .into_iter()
+        .map(|f| f.0)
+        .collect())
+}
+
+/// A CIDR, or a bare address standing for a single host.
+struct CidrForms(IpNet);
+
+impl<'de> Deserialize<'de> for CidrForms {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_cidr(&s).map(CidrForms).map_err(de::Error::custom)
+    }
+}
+
+/// Parse `"10.0.0.0/8"`, `"2001:db8::/32"` or a bare address (`"192.0.2.7"`,
+/// meaning `/32`, or `"2001:db8::1"`, meaning `/128`).
+pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<IpNet>() {
+        return Ok(net);
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    Err(format!(
+        "{s:?} is neither a CIDR like \"192.0.2.0/24\" nor an IP address"
+    ))
+}
+
+fn deserialize_cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    Ok(Vec::<CidrForms>::deserialize(d)?
+        .into_iter()
+        .map(|c| c.0)
+        .collect())
+}
+
+// ---------------------------------------------------------------------------
+// [[agents]]
+
+/// One `[[agents]]` entry: a seat's SIP account and HTTP login.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The agent's id: SIP user name, digest user name and HTTP login name.
+    pub id: String,
+    /// Display name on the wallboard; the id is shown when empty.
+    pub name: String,
+    /// Shared secret for SIP digest authentication and the HTTP login.
+    pub password: String,
+    /// Skill tokens matched against queues, e.g. `"lang:yue"`, `"biz:consumer"`.
+    pub skills: Vec<String>,
+    /// What the agent may do in the HTTP API.
+    pub role: Role,
+}
+
+impl AgentConfig {
+    /// The name to show: `name`, or the id when no name is configured.
+    pub fn display_name(&self) -> &str {
+        if self.name.trim().is_empty() {
+            &self.id
+        } else {
+            &self.name
+        }
+    }
+
+    /// Whether the agent has the skill `skill`.
+    pub fn has_skill(&self, skill: &str) -> bool {
+        self.skills.iter().any(|s| s == skill)
+    }
+}
+
+/// An agent's role in the HTTP API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Takes calls and writes work orders.
+    #[default]
+    Agent,
+    /// Also watches the wallboard, listens to recordings, chases orders.
+    Supervisor,
+}
+
+impl Role {
+    /// The name used in the file and in the API (`"agent"`, `"supervisor"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [[queues]]
+
+/// One `[[queues]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// The queue's name, referenced by DIDs, IVR nodes and other queues.
+    pub name: String,
+    /// How a waiting call picks among the ready agents.
+    pub strategy: Strategy,
+    /// Skills an agent needs to take calls from this queue.
+    pub skills: Vec<String>,
+    /// Seconds an offered call rings an agent before it moves on.
+    pub ring_timeout_s: u32,
+    /// Seconds an agent stays in wrap-up after a call.
+    pub wrap_up_s: u32,
+    /// Longest wait before the caller is offered a callback; no limit when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wait_s: Option<u32>,
+    /// Queue a call moves to after `overflow_after_s` seconds of waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overflow_queue: Option<String>,
+    /// Seconds of waiting before a call overflows to `overflow_queue`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overflow_after_s: Option<u32>,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            name: String::new(),
+            strategy: Strategy::default(),
+            skills: Vec::new(),
+            ring_timeout_s: 20,
+            wrap_up_s: 15,
+            max_wait_s: None,
+            overflow_queue: None,
+            overflow_after_s: None,
+        }
+    }
+}
+
+/// How a queue chooses the agent for the next call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The ready agent idle the longest.
+    #[default]
+    LongestIdle,
+    /// Agents in turn.
+    RoundRobin,
+    /// The ready agent who took the fewest calls today.
+    FewestCalls,
+    /// Every ready agent at once; the first to answer takes it.
+    RingAll,
+    /// The ready agent whose skills best match the call's.
+    SkillsWeighted,
+}
+
+impl Strategy {
+    /// The name used in the file and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::LongestIdle => "longest_idle",
+            Strategy::RoundRobin => "round_robin",
+            Strategy::FewestCalls => "fewest_calls",
+            Strategy::RingAll => "ring_all",
+            Strategy::SkillsWeighted => "skills_weighted",
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [emergency]
+
+/// `[emergency]`: transfers to the emergency lines (§9, §14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmergencyConfig {
+    /// SIP URI template of the emergency gateway with `{number}` where the
+    /// emergency number goes, e.g. `"sip:{number}@192.0.2.10:5060"`.
+    /// Emergency transfers are unavailable when it is absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// The emergency numbers that may be transferred to.
+    pub numbers: Vec<String>,
+}
+
+impl Default for EmergencyConfig {
+    fn default() -> Self {
+        EmergencyConfig {
+            gateway: None,
+            numbers: ["110", "119", "120", "122"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+impl EmergencyConfig {
+    /// The gateway URI for `number`, if a gateway is configured and `number`
+    /// is one of the configured emergency numbers.
+    pub fn uri_for(&self, number: &str) -> Option<String> {
+        let gateway = self.gateway.as_ref()?;
+        self.numbers
+            .iter()
+            .any(|n| n == number)
+            .then(|| gateway.replace(NUMBER_PLACEHOLDER, number))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [ivr]
+
+/// `[ivr]`: the voice menus. A minimal shape for now; the IVR work extends
+/// [`IvrNode`] with DTMF choices, retries and languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrConfig {
+    /// Directory holding the prompt WAV files.
+    pub prompts_dir: PathBuf,
+    /// Node a call starts at unless its DID names another `menu`.
+    pub start: String,
+    /// The menu nodes, by name (`[ivr.nodes.<name>]`).
+    pub nodes: BTreeMap<String, IvrNode>,
+}
+
+impl Default for IvrConfig {
+    fn default() -> Self {
+        IvrConfig {
+            prompts_dir: PathBuf::from("prompts"),
+            start: "main".to_owned(),
+            nodes: BTreeMap::new(),
+        }
+    }
+}
+
+impl IvrConfig {
+    /// The file of a prompt named in a node.
+    pub fn prompt_path(&self, prompt: &str) -> PathBuf {
+        self.prompts_dir.join(Path::new(prompt))
+    }
+}
+
+/// One `[ivr.nodes.<name>]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrNode {
+    /// Prompt file played on entering the node, relative to `prompts_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Node to go to after the prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Queue to put the call in after the prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// [survey]
+
+/// `[survey]`: satisfaction surveys (§18–§22).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// Whether surveys are run at all.
+    pub enabled: bool,
+    /// Local time window in which outbound (handling-stage) survey calls may
+    /// be placed.
+    pub calling_hours: TimeWindow,
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        SurveyConfig {
+            enabled: false,
+            calling_hours: TimeWindow {
+                start_min: 9 * 60,
+                end_min: 20 * 60,
+            },
+        }
+    }
+}
+
+/// A daily time window, written `"09:00-20:00"`, stored as minutes after
+/// midnight. `end_min` may be `1440` (`"24:00"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeWindow {
+    /// Start, in minutes after midnight (included).
+    pub start_min: u16,
+    /// End, in minutes after midnight (excluded).
+    pub end_min: u16,
+}
+
+impl TimeWindow {
+    /// Whether the time of day `minute` (after midnight) is inside the window.
+    pub fn contains(&self, minute: u16) -> bool {
+        (self.start_min..self.end_min).contains(&minute)
+    }
+}
+
+impl fmt::Display for TimeWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start_min / 60,
+            self.start_min % 60,
+            self.end_min / 60,
+            self.end_min % 60
+        )
+    }
+}
+
+impl FromStr for TimeWindow {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected a time window like \"09:00-20:00\", found {s:?}");
+        let (a, b) = s.split_once('-').ok_or_else(bad)?;
+        let minute = |t: &str| -> Option<u16> {
+            let (h, m) = t.trim().split_once(':')?;
+            if h.is_empty() || h.len() > 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
+            match (h, m) {
+                (24, 0) => Some(24 * 60),
+                (0..=23, 0..=59) => Some(h * 60 + m),
+                _ => None,
+            }
+        };
+        Ok(TimeWindow {
+            start_min: minute(a).ok_or_else(bad)?,
+            end_min: minute(b).ok_or_else(bad)?,
+        })
+    }
+}
+
+impl Serialize for TimeWindow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeWindow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
