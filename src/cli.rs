@@ -68,22 +68,15 @@ pub fn config_check(path: &Path) -> ExitCode {
 }
 
 /// Loads (or takes the built-in default), applies the environment and validates,
-/// returning every problem found.
+/// returning every problem found, one line each.
 pub fn load_config(
     path: Option<&Path>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<String>> {
-    let mut config = match path {
-        Some(p) => Config::load(p).map_err(|e| vec![e.to_string()])?,
-        None => Config::builtin_default().map_err(|e| vec![e.to_string()])?,
-    };
-    config
-        .apply_env(env)
-        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    config
-        .validate()
-        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    Ok(config)
+    Config::resolve(path, env).map_err(|e| match e {
+        hotline_config::Error::Invalid(errors) => errors.iter().map(ToString::to_string).collect(),
+        other => vec![other.to_string()],
+    })
 }
 
 /// `hotline serve`.
@@ -93,8 +86,13 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         LogFormatArg::Json => LogFormat::Json,
     };
     logging::init(format);
-    let config = match load_config(args.config.as_deref(), |k| std::env::var(k).ok()) {
-        Ok(c) => c,
+    let config = match load_config(args.config.as_deref(), hotline_config::process_env) {
+        Ok(c) => {
+            for w in c.warnings() {
+                tracing::warn!("configuration: {w}");
+            }
+            c
+        }
         Err(errors) => {
             for e in errors {
                 tracing::error!("configuration: {e}");
