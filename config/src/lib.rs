@@ -42,6 +42,39 @@
 //! `sqlite://{data_dir}/hotline.db`, so a database that was not given
 //! explicitly follows the data directory, including when `HOTLINE_DATA_DIR`
 //! moves it. Read it through [`StorageConfig::database_url`].
+//!
+//! # Example
+//!
+//! ```
+//! use hotline_config::{Config, Error};
+//!
+//! let mut config = Config::from_toml(
+//!     r#"
+//!     [sip]
+//!     listen = "0.0.0.0:5060"
+//!     public_addr = "192.0.2.10"
+//!
+//!     [hotline]
+//!     numbers = [{ number = "12345", queue = "general" }]
+//!     trusted_trunks = ["192.0.2.64/29"]
+//!
+//!     [[agents]]
+//!     id = "1001"
+//!     password = "a-real-secret"
+//!
+//!     [[queues]]
+//!     name = "general"
+//!     "#,
+//! )?;
+//! // In the binary: `config.apply_env(hotline_config::process_env)`.
+//! config
+//!     .apply_env(|name| (name == "HOTLINE_DATA_DIR").then(|| "/var/lib/hotline".to_owned()))
+//!     .map_err(Error::Invalid)?;
+//! config.validate().map_err(Error::Invalid)?;
+//! assert_eq!(config.storage.database_url(), "sqlite:///var/lib/hotline/hotline.db");
+//! assert!(config.hotline.is_trusted("192.0.2.65".parse().unwrap()));
+//! # Ok::<(), Error>(())
+//! ```
 
 use std::fmt;
 use std::path::{Path, PathBuf};

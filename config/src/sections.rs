@@ -269,7 +269,6 @@ impl StorageConfig {
 pub struct HotlineConfig {
     /// The DIDs answered. Old departmental hotlines merged into the city
     /// number (§11) are extra DIDs that pre-select a menu or a queue.
-    #[serde(deserialize_with = "deserialize_dids")]
     pub numbers: Vec<Did>,
     /// Networks whose INVITEs to the hotline numbers are accepted without
     /// digest authentication: the carrier's SBCs. A bare address means a
@@ -301,16 +300,13 @@ impl HotlineConfig {
 /// Written either as a plain string, `"12345"`, or as a table,
 /// `{ number = "12315", menu = "consumer" }`; it is written back in the
 /// short form when it has neither `menu` nor `queue`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Did {
     /// The dialled number: digits, optionally with a leading `+`.
     pub number: String,
     /// IVR node the call starts at instead of `ivr.start`.
-    #[serde(default)]
     pub menu: Option<String>,
     /// Queue the call goes to directly, skipping the IVR.
-    #[serde(default)]
     pub queue: Option<String>,
 }
 
@@ -327,54 +323,58 @@ impl Did {
 
 impl Serialize for Did {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
         if self.menu.is_none() && self.queue.is_none() {
-            return s.serialize_str(&self.number);
+            s.serialize_str(&self.number)
+        } else {
+            DidTable {
+                number: self.number.clone(),
+                menu: self.menu.clone(),
+                queue: self.queue.clone(),
+            }
+            .serialize(s)
         }
-        let mut st = s.serialize_struct("Did", 3)?;
-        st.serialize_field("number", &self.number)?;
-        if let Some(menu) = &self.menu {
-            st.serialize_field("menu", menu)?;
-        }
-        if let Some(queue) = &self.queue {
-            st.serialize_field("queue", queue)?;
-        }
-        st.end()
     }
 }
 
-/// Accepts the short (string) and long (table) forms of a [`Did`].
-///
-/// Written by hand rather than as an untagged enum so that a typo in the
-/// table form still gets serde's precise "unknown field `queu`, expected one
-/// of …" message instead of "data did not match any variant".
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DidForms(Did);
+/// The long form of a [`Did`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Did", deny_unknown_fields)]
+struct DidTable {
+    number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    menu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<String>,
+}
 
-impl<'de> Deserialize<'de> for DidForms {
+/// Accepts both forms. Written by hand rather than as an untagged enum so
+/// that a typo in the table form still gets serde's precise "unknown field
+/// `queu`, expected one of …" message instead of "data did not match any
+/// variant".
+impl<'de> Deserialize<'de> for Did {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = DidForms;
+            type Value = Did;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a number like "12345" or a table like { number = "12345", queue = "general" }"#)
+                f.write_str(
+                    r#"a number like "12345" or a table like { number = "12345", queue = "general" }"#,
+                )
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<DidForms, E> {
-                Ok(DidForms(Did::new(v)))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Did, E> {
+                Ok(Did::new(v))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DidForms, A::Error> {
-                Did::deserialize(de::value::MapAccessDeserializer::new(map)).map(DidForms)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Did, A::Error> {
+                let t = DidTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Did {
+                    number: t.number,
+                    menu: t.menu,
+                    queue: t.queue,
+                })
             }
         }
         d.deserialize_any(V)
     }
-}
-
-fn deserialize_dids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Did>, D::Error> {
-    Ok(Vec::<DidForms>::deserialize(d)?
-        .into_iter()
-        .map(|f| f.0)
-        .collect())
 }
 
 /// A CIDR, or a bare address standing for a single host.
