@@ -427,7 +427,6 @@ fn each_rule_reports_its_key_path() {
         ("[hotline]\nnumbers = [{ number = \"110\", queue = \"general\" }]\n", "hotline.numbers[0].number", "emergency"),
         ("[hotline]\nnumbers = [{ number = \"12345\", queue = \"nope\" }]\n", "hotline.numbers[0].queue", "unknown queue \"nope\""),
         ("[hotline]\nnumbers = [{ number = \"12345\", menu = \"nope\" }]\n", "hotline.numbers[0].menu", "unknown IVR node \"nope\""),
-        ("[hotline]\nnumbers = [\"12345\"]\n", "hotline.numbers[0]", "nowhere to go"),
         ("[hotline]\nnumbers = [{ number = \"12345\", menu = \"main\", queue = \"general\" }]\n[ivr.nodes.main]\n", "hotline.numbers[0]", "not both"),
         ("[hotline]\ntrusted_trunks = [\"127.0.0.1\", \"0.0.0.0/0\"]\n", "hotline.trusted_trunks[1]", "trusts every address"),
         ("[hotline]\ntrusted_trunks = [\"::/0\"]\n", "hotline.trusted_trunks[0]", "trusts every address"),
@@ -580,7 +579,6 @@ fn every_error_is_reported_at_once() {
         ("sip.rtp_ports", "even"),
         ("sip.min_expires", "greater than"),
         ("storage.database_url", "unknown scheme"),
-        ("hotline.numbers[0]", "nowhere to go"),
         ("hotline.numbers[1].number", "already"),
         ("hotline.numbers[1].queue", "unknown queue"),
         ("hotline.trusted_trunks[1]", "every address"),
@@ -594,7 +592,7 @@ fn every_error_is_reported_at_once() {
     ] {
         assert_has(&errors, path, needle);
     }
-    assert_eq!(errors.len(), 15, "{}", DisplayErrors(&errors));
+    assert_eq!(errors.len(), 14, "{}", DisplayErrors(&errors));
 
     // The same through resolve(): one Error::Invalid listing all of them.
     let path = temp_file("many-errors.toml", text);
@@ -603,10 +601,10 @@ fn every_error_is_reported_at_once() {
     let Error::Invalid(list) = &err else {
         panic!("expected Error::Invalid, got {err}");
     };
-    assert_eq!(list.len(), 15);
+    assert_eq!(list.len(), 14);
     let shown = err.to_string();
     assert!(
-        shown.starts_with("invalid configuration (15 errors):"),
+        shown.starts_with("invalid configuration (14 errors):"),
         "{shown}"
     );
     assert!(
@@ -965,4 +963,11 @@ fn warnings_flag_risky_but_legal_settings() {
     assert_has(&w, "queues[0].skills", "no agent");
     assert_has(&w, "storage.database_url", "lost");
     assert_eq!(w.len(), 3);
+
+    // A number with neither a queue nor any menu: valid, but refused calls.
+    let c = parse("[hotline]\nnumbers = [\"12345\", { number = \"12315\", queue = \"q\" }]\n[[queues]]\nname = \"q\"\n");
+    assert!(c.validate().is_ok());
+    let w = c.warnings();
+    assert_has(&w, "hotline.numbers[0]", "refused");
+    assert!(!w.iter().any(|e| e.path == "hotline.numbers[1]"));
 }

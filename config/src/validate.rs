@@ -184,6 +184,19 @@ impl Config {
             );
         }
 
+        // Legal (the server runs, such calls are refused) and normal while
+        // the menus are being written, but surely not what a live line wants.
+        if self.ivr.nodes.is_empty() {
+            for (i, did) in self.hotline.numbers.iter().enumerate() {
+                if did.menu.is_none() && did.queue.is_none() {
+                    w.err(
+                        format!("hotline.numbers[{i}]"),
+                        "has no queue and [ivr] defines no nodes: calls to it will be refused",
+                    );
+                }
+            }
+        }
+
         for (i, q) in self.queues.iter().enumerate() {
             let served = self
                 .agents
@@ -376,12 +389,6 @@ impl Config {
                 if self.queue(queue).is_none() {
                     r.err(format!("{path}.queue"), format!("unknown queue {queue:?}"));
                 }
-            }
-            if did.menu.is_none() && did.queue.is_none() && self.ivr.nodes.is_empty() {
-                r.err(
-                    &path,
-                    "has no queue and [ivr] defines no nodes: calls to it would have nowhere to go",
-                );
             }
         }
 
