@@ -24,6 +24,35 @@ impl ByteStr {
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
+
+    /// The bytes `start..end` of `self`, sharing the buffer. `None` unless both ends
+    /// fall on character boundaries (then the slice is UTF-8 too, in O(1)).
+    pub fn slice(&self, start: usize, end: usize) -> Option<ByteStr> {
+        sub(&self.0, self.as_str(), 0, start, end)
+    }
+
+    /// Wraps bytes the caller has proven to be UTF-8 (a slice between character
+    /// boundaries of a validated buffer, see [`sub`]).
+    pub(super) fn from_utf8_unchecked(bytes: Bytes) -> Self {
+        debug_assert!(std::str::from_utf8(&bytes).is_ok());
+        Self(bytes)
+    }
+}
+
+/// `buf[off + start..off + end]` as a [`ByteStr`], where `text` is `buf[off..]` (or a
+/// prefix of it) already validated as UTF-8. Checking that both ends are character
+/// boundaries of `text` is O(1) and makes the slice valid UTF-8 without rescanning.
+pub(super) fn sub(
+    buf: &Bytes,
+    text: &str,
+    off: usize,
+    start: usize,
+    end: usize,
+) -> Option<ByteStr> {
+    text.get(start..end)?;
+    Some(ByteStr::from_utf8_unchecked(
+        buf.slice(off + start..off + end),
+    ))
 }
 
 impl std::ops::Deref for ByteStr {

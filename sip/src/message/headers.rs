@@ -42,21 +42,148 @@ pub enum HeaderName {
 impl HeaderName {
     /// Maps a name as it appears on the wire (any case, compact forms too).
     pub fn from_wire(name: &str) -> HeaderName {
-        todo!("{name}")
+        known(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(ByteStr::from(name)))
+    }
+
+    /// Like [`from_wire`](Self::from_wire), keeping an unknown name as the given
+    /// slice of the message instead of copying it.
+    pub(super) fn from_wire_slice(name: ByteStr) -> HeaderName {
+        known(name.as_bytes()).unwrap_or(HeaderName::Other(name))
     }
 
     /// The canonical long form, as printed.
     pub fn as_str(&self) -> &str {
-        todo!()
+        match self {
+            HeaderName::Accept => "Accept",
+            HeaderName::Allow => "Allow",
+            HeaderName::Authorization => "Authorization",
+            HeaderName::CallId => "Call-ID",
+            HeaderName::Contact => "Contact",
+            HeaderName::ContentEncoding => "Content-Encoding",
+            HeaderName::ContentLength => "Content-Length",
+            HeaderName::ContentType => "Content-Type",
+            HeaderName::CSeq => "CSeq",
+            HeaderName::Date => "Date",
+            HeaderName::Event => "Event",
+            HeaderName::Expires => "Expires",
+            HeaderName::From => "From",
+            HeaderName::MaxForwards => "Max-Forwards",
+            HeaderName::MinExpires => "Min-Expires",
+            HeaderName::ProxyAuthenticate => "Proxy-Authenticate",
+            HeaderName::ProxyAuthorization => "Proxy-Authorization",
+            HeaderName::ProxyRequire => "Proxy-Require",
+            HeaderName::RecordRoute => "Record-Route",
+            HeaderName::ReferTo => "Refer-To",
+            HeaderName::Require => "Require",
+            HeaderName::RetryAfter => "Retry-After",
+            HeaderName::Route => "Route",
+            HeaderName::Server => "Server",
+            HeaderName::Subject => "Subject",
+            HeaderName::Supported => "Supported",
+            HeaderName::To => "To",
+            HeaderName::Unsupported => "Unsupported",
+            HeaderName::UserAgent => "User-Agent",
+            HeaderName::Via => "Via",
+            HeaderName::Warning => "Warning",
+            HeaderName::WwwAuthenticate => "WWW-Authenticate",
+            HeaderName::Other(name) => name.as_str(),
+        }
     }
+}
+
+/// Names longer than this are never well-known ones.
+const LONGEST_KNOWN: usize = 19;
+
+/// The variant for a well-known name or compact form, `None` for anything else.
+fn known(name: &[u8]) -> Option<HeaderName> {
+    if let [c] = name {
+        // RFC 3261 §7.3.3 and the registry of compact forms (RFC 3265, 3515, 3892, 4028).
+        return Some(match c.to_ascii_lowercase() {
+            b'v' => HeaderName::Via,
+            b'f' => HeaderName::From,
+            b't' => HeaderName::To,
+            b'i' => HeaderName::CallId,
+            b'm' => HeaderName::Contact,
+            b'l' => HeaderName::ContentLength,
+            b'c' => HeaderName::ContentType,
+            b'k' => HeaderName::Supported,
+            b's' => HeaderName::Subject,
+            b'e' => HeaderName::ContentEncoding,
+            b'o' => HeaderName::Event,
+            b'r' => HeaderName::ReferTo,
+            // No variant of their own: kept under their long names.
+            b'u' => HeaderName::Other(ByteStr::from_static("Allow-Events")),
+            b'x' => HeaderName::Other(ByteStr::from_static("Session-Expires")),
+            b'b' => HeaderName::Other(ByteStr::from_static("Referred-By")),
+            _ => return None,
+        });
+    }
+    if name.len() > LONGEST_KNOWN {
+        return None;
+    }
+    let mut lower = [0u8; LONGEST_KNOWN];
+    let lower = &mut lower[..name.len()];
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(match &*lower {
+        b"via" => HeaderName::Via,
+        b"from" => HeaderName::From,
+        b"to" => HeaderName::To,
+        b"call-id" => HeaderName::CallId,
+        b"cseq" => HeaderName::CSeq,
+        b"contact" => HeaderName::Contact,
+        b"max-forwards" => HeaderName::MaxForwards,
+        b"content-length" => HeaderName::ContentLength,
+        b"content-type" => HeaderName::ContentType,
+        b"content-encoding" => HeaderName::ContentEncoding,
+        b"expires" => HeaderName::Expires,
+        b"route" => HeaderName::Route,
+        b"record-route" => HeaderName::RecordRoute,
+        b"authorization" => HeaderName::Authorization,
+        b"www-authenticate" => HeaderName::WwwAuthenticate,
+        b"proxy-authenticate" => HeaderName::ProxyAuthenticate,
+        b"proxy-authorization" => HeaderName::ProxyAuthorization,
+        b"proxy-require" => HeaderName::ProxyRequire,
+        b"accept" => HeaderName::Accept,
+        b"allow" => HeaderName::Allow,
+        b"date" => HeaderName::Date,
+        b"event" => HeaderName::Event,
+        b"min-expires" => HeaderName::MinExpires,
+        b"refer-to" => HeaderName::ReferTo,
+        b"require" => HeaderName::Require,
+        b"retry-after" => HeaderName::RetryAfter,
+        b"server" => HeaderName::Server,
+        b"subject" => HeaderName::Subject,
+        b"supported" => HeaderName::Supported,
+        b"unsupported" => HeaderName::Unsupported,
+        b"user-agent" => HeaderName::UserAgent,
+        b"warning" => HeaderName::Warning,
+        _ => return None,
+    })
 }
 
 impl PartialEq for HeaderName {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str().eq_ignore_ascii_case(other.as_str())
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => {
+                a.as_bytes().eq_ignore_ascii_case(b.as_bytes())
+            }
+            // A hand-made `Other("via")` still equals `Via`.
+            (HeaderName::Other(a), known) | (known, HeaderName::Other(a)) => {
+                a.as_bytes().eq_ignore_ascii_case(known.as_str().as_bytes())
+            }
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 impl Eq for HeaderName {}
+
+impl std::fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One header field: name and value (continuation lines already unfolded, leading
 /// and trailing whitespace trimmed).
@@ -74,6 +201,9 @@ pub struct Headers(Vec<Header>);
 impl Headers {
     pub fn new() -> Self {
         Self(Vec::new())
+    }
+    pub(super) fn from_vec(headers: Vec<Header>) -> Self {
+        Self(headers)
     }
     /// The first value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&ByteStr> {

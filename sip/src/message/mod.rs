@@ -14,6 +14,7 @@ mod bytestr;
 mod headers;
 mod parse;
 mod print;
+mod scan;
 mod typed;
 mod uri;
 
@@ -76,7 +77,20 @@ pub enum Message {
 impl Method {
     /// Maps a method token (case-sensitive).
     pub fn from_token(token: &str) -> Method {
-        match token {
+        Method::known(token).unwrap_or_else(|| Method::Other(ByteStr::from(token)))
+    }
+
+    /// Like [`from_token`](Self::from_token), keeping an extension method as the
+    /// given slice instead of copying it.
+    pub(crate) fn from_bytestr(token: ByteStr) -> Method {
+        match Method::known(&token) {
+            Some(m) => m,
+            None => Method::Other(token),
+        }
+    }
+
+    fn known(token: &str) -> Option<Method> {
+        Some(match token {
             "INVITE" => Method::Invite,
             "ACK" => Method::Ack,
             "BYE" => Method::Bye,
@@ -91,8 +105,8 @@ impl Method {
             "PRACK" => Method::Prack,
             "UPDATE" => Method::Update,
             "PUBLISH" => Method::Publish,
-            other => Method::Other(ByteStr::from(other)),
-        }
+            _ => return None,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -127,35 +141,61 @@ impl std::fmt::Display for Method {
 impl Headers {
     /// The topmost Via value (the first value of the first Via line).
     pub fn top_via(&self) -> Result<Via, ParseError> {
-        todo!()
+        Via::parse_first(self.required(&HeaderName::Via)?)
     }
     /// Every Via value, top first (comma-separated lines split).
     pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
-        todo!()
+        let mut out = Vec::new();
+        for value in self.get_all(&HeaderName::Via) {
+            out.extend(Via::parse_list(value)?);
+        }
+        if out.is_empty() {
+            return Err(missing(HeaderName::Via));
+        }
+        Ok(out)
     }
     pub fn call_id(&self) -> Result<&ByteStr, ParseError> {
-        todo!()
+        let value = self.required(&HeaderName::CallId)?;
+        parse::check_call_id(value)?;
+        Ok(value)
     }
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
-        todo!()
+        CSeq::parse(self.required(&HeaderName::CSeq)?)
     }
     pub fn from_addr(&self) -> Result<NameAddr, ParseError> {
-        todo!()
+        NameAddr::parse_as(self.required(&HeaderName::From)?, HeaderName::From)
     }
     pub fn to_addr(&self) -> Result<NameAddr, ParseError> {
-        todo!()
+        NameAddr::parse_as(self.required(&HeaderName::To)?, HeaderName::To)
     }
     /// Every Contact value across all Contact lines.
     pub fn contacts(&self) -> Result<Vec<ContactValue>, ParseError> {
-        todo!()
+        let mut out = Vec::new();
+        for value in self.get_all(&HeaderName::Contact) {
+            out.extend(ContactValue::parse_list(value)?);
+        }
+        Ok(out)
     }
     /// The Expires header (delta-seconds), if present.
     pub fn expires(&self) -> Result<Option<u32>, ParseError> {
-        todo!()
+        self.get(&HeaderName::Expires)
+            .map(parse::delta_seconds)
+            .transpose()
     }
     pub fn max_forwards(&self) -> Result<Option<u32>, ParseError> {
-        todo!()
+        self.get(&HeaderName::MaxForwards)
+            .map(parse::max_forwards)
+            .transpose()
     }
+
+    fn required(&self, name: &HeaderName) -> Result<&ByteStr, ParseError> {
+        self.get(name).ok_or_else(|| missing(name.clone()))
+    }
+}
+
+fn missing(name: HeaderName) -> ParseError {
+    let detail = format!("missing {name} header");
+    ParseError::new(ParseErrorKind::MissingHeader(name), detail)
 }
 
 impl Message {

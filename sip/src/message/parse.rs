@@ -1,6 +1,11 @@
 use bytes::Bytes;
 
-use super::{HeaderName, Message};
+use super::bytestr::sub;
+use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
+use super::{
+    ByteStr, CSeq, ContactValue, Header, HeaderName, Headers, Message, Method, NameAddr, Request,
+    Response, Uri, Via,
+};
 
 /// Why a message was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +60,512 @@ impl ParseError {
 /// announces are ignored (RFC 4475 §3.1.1.8); a missing Content-Length means the
 /// body is the rest of the buffer (legal on UDP, RFC 3261 §18.3).
 pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
-    todo!("{buf:?}")
+    // RFC 3261 §7.5: CRLFs before the start line are ignored (keep-alives).
+    let mut start = 0;
+    while buf[start..].starts_with(b"\r\n") {
+        start += 2;
+    }
+    let Some(len) = memchr::memmem::find(&buf[start..], b"\r\n\r\n") else {
+        return Err(ParseError::new(
+            ParseErrorKind::Incomplete,
+            "header section does not end with an empty line",
+        ));
+    };
+    let body_start = start + len + 4;
+    let head = std::str::from_utf8(&buf[start..start + len])
+        .map_err(|_| ParseError::new(ParseErrorKind::Encoding, "header section is not UTF-8"))?;
+    let h = head.as_bytes();
+    check_nul(h)?;
+
+    // The start line, then header lines; a line starting with SP or HT continues
+    // the previous header (folding, RFC 3261 §7.3.1).
+    let mut lines = Lines { h, pos: 0 };
+    let (_, first_end) = lines.next_line()?.unwrap_or((0, h.len()));
+    let first = &head[..first_end];
+    let mut headers = Vec::with_capacity(24);
+    let mut pending: Option<Pending> = None;
+    while let Some((a, b)) = lines.next_line()? {
+        if is_ws(h[a]) {
+            match &mut pending {
+                Some(p) => p.more.push((a, b)),
+                None => {
+                    return Err(ParseError::new(
+                        ParseErrorKind::StartLine,
+                        "whitespace at the start of the first header line",
+                    ))
+                }
+            }
+            continue;
+        }
+        if let Some(p) = pending.take() {
+            headers.push(p.finish(&buf, head, start)?);
+        }
+        pending = Some(Pending::new(&buf, head, start, a, b)?);
+    }
+    if let Some(p) = pending.take() {
+        headers.push(p.finish(&buf, head, start)?);
+    }
+    let headers = Headers::from_vec(headers);
+
+    let mut message = if first.len() >= 4 && first.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+        let (status, reason) = status_line(&buf, head, start, first_end)?;
+        Message::Response(Response {
+            status,
+            reason,
+            headers,
+            body: Bytes::new(),
+        })
+    } else {
+        let (method, uri) = request_line(&buf, head, start, first_end)?;
+        Message::Request(Request {
+            method,
+            uri,
+            headers,
+            body: Bytes::new(),
+        })
+    };
+    let method = match &message {
+        Message::Request(r) => Some(&r.method),
+        Message::Response(_) => None,
+    };
+    let content_length = validate(message.headers(), method)?;
+    let body_end = match content_length {
+        Some(n) if n > buf.len() - body_start => {
+            return Err(ParseError::new(
+                ParseErrorKind::ContentLength,
+                format!(
+                    "Content-Length {n} is larger than the {} octets of body received",
+                    buf.len() - body_start
+                ),
+            ))
+        }
+        Some(n) => body_start + n,
+        None => buf.len(),
+    };
+    let body = buf.slice(body_start..body_end);
+    match &mut message {
+        Message::Request(r) => r.body = body,
+        Message::Response(r) => r.body = body,
+    }
+    Ok(message)
+}
+
+/// Iterates the CRLF-terminated lines of the header section (which does not
+/// include the final CRLF CRLF). A lone CR or LF is an error.
+struct Lines<'a> {
+    h: &'a [u8],
+    pos: usize,
+}
+
+impl Lines<'_> {
+    fn next_line(&mut self) -> Result<Option<(usize, usize)>, ParseError> {
+        if self.pos > self.h.len() {
+            return Ok(None);
+        }
+        let a = self.pos;
+        match memchr::memchr2(b'\r', b'\n', &self.h[a..]) {
+            None => {
+                self.pos = self.h.len() + 1;
+                Ok(Some((a, self.h.len())))
+            }
+            Some(i) if self.h[a + i] == b'\r' && self.h.get(a + i + 1) == Some(&b'\n') => {
+                self.pos = a + i + 2;
+                Ok(Some((a, a + i)))
+            }
+            Some(_) => Err(ParseError::new(
+                ParseErrorKind::Encoding,
+                "bare CR or LF in the header section",
+            )),
+        }
+    }
+}
+
+/// NUL is only allowed escaped inside a quoted string (RFC 4475 §3.1.1.2).
+fn check_nul(h: &[u8]) -> Result<(), ParseError> {
+    for i in memchr::memchr_iter(0, h) {
+        if i == 0 || h[i - 1] != b'\\' {
+            return Err(ParseError::new(
+                ParseErrorKind::Encoding,
+                "NUL octet in the header section",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A header line being collected with its continuation lines.
+struct Pending {
+    name: HeaderName,
+    /// The value on the first line (after the colon).
+    first: (usize, usize),
+    more: Vec<(usize, usize)>,
+}
+
+impl Pending {
+    fn new(buf: &Bytes, head: &str, off: usize, a: usize, b: usize) -> Result<Pending, ParseError> {
+        let h = head.as_bytes();
+        let mut i = a;
+        while i < b && is(h[i], TOKEN) {
+            i += 1;
+        }
+        let name_end = i;
+        while i < b && is_ws(h[i]) {
+            i += 1;
+        }
+        if name_end == a || i == b || h[i] != b':' {
+            let shown: String = head[a..b].chars().take(40).collect();
+            return Err(ParseError::new(
+                ParseErrorKind::Header(HeaderName::Other(ByteStr::from(&head[a..name_end]))),
+                format!("malformed header line: {shown}"),
+            ));
+        }
+        let name = sub(buf, head, off, a, name_end).ok_or_else(utf8_error)?;
+        Ok(Pending {
+            name: HeaderName::from_wire_slice(name),
+            first: (i + 1, b),
+            more: Vec::new(),
+        })
+    }
+
+    fn finish(self, buf: &Bytes, head: &str, off: usize) -> Result<Header, ParseError> {
+        let h = head.as_bytes();
+        let (a, b) = self.first;
+        let value = if self.more.is_empty() {
+            let (ta, tb) = trim_ws(&h[a..b]);
+            sub(buf, head, off, a + ta, a + tb).ok_or_else(utf8_error)?
+        } else {
+            // Unfold: each line break with its surrounding whitespace becomes one SP.
+            let mut joined = String::new();
+            for &(a, b) in std::iter::once(&self.first).chain(&self.more) {
+                let (ta, tb) = trim_ws(&h[a..b]);
+                if ta == tb {
+                    continue;
+                }
+                if !joined.is_empty() {
+                    joined.push(' ');
+                }
+                joined.push_str(&head[a + ta..a + tb]);
+            }
+            ByteStr::from(joined)
+        };
+        Ok(Header {
+            name: self.name,
+            value,
+        })
+    }
+}
+
+fn utf8_error() -> ParseError {
+    ParseError::new(ParseErrorKind::Encoding, "invalid UTF-8")
+}
+
+fn start_line_error(detail: impl Into<String>) -> ParseError {
+    ParseError::new(ParseErrorKind::StartLine, detail)
+}
+
+/// `SIP-Version`: SIP/2.0 is accepted; another well-formed version is a 505.
+fn check_version(v: &[u8]) -> Result<(), ParseError> {
+    if v.eq_ignore_ascii_case(b"SIP/2.0") {
+        return Ok(());
+    }
+    let well_formed = v.len() > 4
+        && v[..4].eq_ignore_ascii_case(b"SIP/")
+        && v[4..].split(|&c| c == b'.').count() == 2
+        && v[4..]
+            .split(|&c| c == b'.')
+            .all(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
+    if well_formed {
+        Err(ParseError::new(
+            ParseErrorKind::Version,
+            format!(
+                "SIP version {} not supported",
+                String::from_utf8_lossy(&v[4..])
+            ),
+        ))
+    } else {
+        Err(start_line_error("malformed SIP version"))
+    }
+}
+
+/// `Method SP Request-URI SP SIP-Version`, with exactly one SP between the
+/// elements (RFC 4475 §3.1.2.7 to §3.1.2.11).
+fn request_line(
+    buf: &Bytes,
+    head: &str,
+    off: usize,
+    end: usize,
+) -> Result<(Method, Uri), ParseError> {
+    let line = &head.as_bytes()[..end];
+    let (Some(sp1), Some(sp2)) = (memchr::memchr(b' ', line), memchr::memrchr(b' ', line)) else {
+        return Err(start_line_error("malformed request line"));
+    };
+    if sp1 == sp2 {
+        return Err(start_line_error("request line has no SIP version"));
+    }
+    if sp2 + 1 == line.len() {
+        return Err(start_line_error(
+            "whitespace at the end of the request line",
+        ));
+    }
+    check_version(&line[sp2 + 1..])?;
+    let method = &line[..sp1];
+    if method.is_empty() || !method.iter().all(|&c| is(c, TOKEN)) {
+        return Err(start_line_error("invalid method in request line"));
+    }
+    let uri = &line[sp1 + 1..sp2];
+    if uri.first() == Some(&b'<') {
+        return Err(ParseError::new(
+            ParseErrorKind::RequestUri,
+            "Request-URI enclosed in <>",
+        ));
+    }
+    if uri.first() == Some(&b' ') || uri.last() == Some(&b' ') {
+        return Err(start_line_error(
+            "more than one SP between request line elements",
+        ));
+    }
+    if uri.iter().any(|&c| is_ws(c)) {
+        return Err(ParseError::new(
+            ParseErrorKind::RequestUri,
+            "whitespace in the Request-URI",
+        ));
+    }
+    let method = sub(buf, head, off, 0, sp1).ok_or_else(utf8_error)?;
+    let uri = sub(buf, head, off, sp1 + 1, sp2).ok_or_else(utf8_error)?;
+    let uri = Uri::parse(uri).map_err(|e| {
+        ParseError::new(
+            ParseErrorKind::RequestUri,
+            format!("Request-URI: {}", e.detail),
+        )
+    })?;
+    if uri.headers().is_some() {
+        // RFC 3261 §19.1.1: headers are not allowed in a Request-URI.
+        return Err(ParseError::new(
+            ParseErrorKind::RequestUri,
+            "Request-URI carries URI headers",
+        ));
+    }
+    Ok((Method::from_bytestr(method), uri))
+}
+
+/// `SIP-Version SP Status-Code SP Reason-Phrase` (the reason may be empty, and a
+/// missing SP before an empty reason is tolerated).
+fn status_line(
+    buf: &Bytes,
+    head: &str,
+    off: usize,
+    end: usize,
+) -> Result<(u16, ByteStr), ParseError> {
+    let line = &head.as_bytes()[..end];
+    let sp1 =
+        memchr::memchr(b' ', line).ok_or_else(|| start_line_error("malformed status line"))?;
+    check_version(&line[..sp1])?;
+    let code_end = memchr::memchr(b' ', &line[sp1 + 1..]).map_or(line.len(), |i| sp1 + 1 + i);
+    let code = &line[sp1 + 1..code_end];
+    let status = match parse_number(code, 999) {
+        Some(n) if code.len() == 3 && (100..=699).contains(&n) => n as u16,
+        _ => return Err(start_line_error("invalid status code")),
+    };
+    let reason_start = (code_end + 1).min(line.len());
+    if line[reason_start..]
+        .iter()
+        .any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+    {
+        return Err(start_line_error("control character in the reason phrase"));
+    }
+    let reason = sub(buf, head, off, reason_start, end).ok_or_else(utf8_error)?;
+    Ok((status, reason))
+}
+
+fn header_error(name: HeaderName, why: &str) -> ParseError {
+    let detail = format!("invalid {name} header: {why}");
+    ParseError::new(ParseErrorKind::Header(name), detail)
+}
+
+fn duplicate(name: HeaderName) -> ParseError {
+    let detail = format!("more than one {name} header");
+    ParseError::new(ParseErrorKind::DuplicateHeader(name), detail)
+}
+
+/// Validates the headers the stack relies on (RFC 3261 §8.1.1, §20; RFC 4475
+/// §3.1.2 and §3.3): returns the Content-Length, if present.
+fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>, ParseError> {
+    #[derive(Default)]
+    struct Seen {
+        via: bool,
+        from: bool,
+        to: bool,
+        call_id: bool,
+        cseq: bool,
+        max_forwards: bool,
+        expires: bool,
+        date: bool,
+    }
+    let mut seen = Seen::default();
+    let mut content_length = None;
+    let once = |flag: &mut bool, name: HeaderName| {
+        if std::mem::replace(flag, true) {
+            Err(duplicate(name))
+        } else {
+            Ok(())
+        }
+    };
+    for header in headers.iter() {
+        let value = &header.value;
+        match header.name {
+            HeaderName::Via => {
+                Via::parse_list(value)?;
+                seen.via = true;
+            }
+            HeaderName::From => {
+                once(&mut seen.from, HeaderName::From)?;
+                NameAddr::parse_as(value, HeaderName::From)?;
+            }
+            HeaderName::To => {
+                once(&mut seen.to, HeaderName::To)?;
+                NameAddr::parse_as(value, HeaderName::To)?;
+            }
+            HeaderName::CallId => {
+                once(&mut seen.call_id, HeaderName::CallId)?;
+                check_call_id(value)?;
+            }
+            HeaderName::CSeq => {
+                once(&mut seen.cseq, HeaderName::CSeq)?;
+                let cseq = CSeq::parse(value)?;
+                if let Some(method) = method {
+                    if cseq.method.as_str() != method.as_str() {
+                        return Err(header_error(
+                            HeaderName::CSeq,
+                            "method does not match the request line",
+                        ));
+                    }
+                }
+            }
+            HeaderName::MaxForwards => {
+                once(&mut seen.max_forwards, HeaderName::MaxForwards)?;
+                max_forwards(value)?;
+            }
+            HeaderName::Expires => {
+                once(&mut seen.expires, HeaderName::Expires)?;
+                delta_seconds(value)?;
+            }
+            HeaderName::Contact => {
+                for contact in ContactValue::parse_list(value)? {
+                    if let ContactValue::Addr(addr) = &contact {
+                        if let Some(expires) = addr.params.get("expires") {
+                            let ok = expires
+                                .and_then(|v| parse_number(v.as_bytes(), u64::from(u32::MAX)))
+                                .is_some();
+                            if !ok {
+                                return Err(header_error(
+                                    HeaderName::Contact,
+                                    "expires parameter is not delta-seconds below 2^32",
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            HeaderName::ContentLength => {
+                if content_length.is_some() {
+                    return Err(duplicate(HeaderName::ContentLength));
+                }
+                let n = parse_number(value.as_bytes(), u64::from(u32::MAX)).ok_or_else(|| {
+                    ParseError::new(
+                        ParseErrorKind::ContentLength,
+                        format!("invalid Content-Length {:?}", truncate(value)),
+                    )
+                })?;
+                content_length = Some(n as usize);
+            }
+            HeaderName::Date => {
+                once(&mut seen.date, HeaderName::Date)?;
+                if !is_rfc1123_date(value.as_bytes()) {
+                    return Err(header_error(
+                        HeaderName::Date,
+                        "not an RFC 1123 date in GMT",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let required = [
+        (seen.via, HeaderName::Via),
+        (seen.from, HeaderName::From),
+        (seen.to, HeaderName::To),
+        (seen.call_id, HeaderName::CallId),
+        (seen.cseq, HeaderName::CSeq),
+    ];
+    for (present, name) in required {
+        if !present {
+            let detail = format!("missing {name} header");
+            return Err(ParseError::new(ParseErrorKind::MissingHeader(name), detail));
+        }
+    }
+    Ok(content_length)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(20).collect()
+}
+
+/// `callid = word [ "@" word ]` (RFC 3261 §25.1).
+pub(super) fn check_call_id(value: &ByteStr) -> Result<(), ParseError> {
+    let b = value.as_bytes();
+    let ok = match memchr::memchr(b'@', b) {
+        Some(at) => is_word(&b[..at]) && is_word(&b[at + 1..]),
+        None => is_word(b),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(header_error(HeaderName::CallId, "not a word or word@word"))
+    }
+}
+
+fn is_word(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(|&c| is(c, WORD))
+}
+
+/// `delta-seconds` of the Expires header: below 2^32.
+pub(super) fn delta_seconds(value: &ByteStr) -> Result<u32, ParseError> {
+    parse_number(value.as_bytes(), u64::from(u32::MAX))
+        .map(|n| n as u32)
+        .ok_or_else(|| header_error(HeaderName::Expires, "not delta-seconds below 2^32"))
+}
+
+/// Max-Forwards: 0 to 255 (RFC 3261 §20.22 and §8.1.1.6).
+pub(super) fn max_forwards(value: &ByteStr) -> Result<u32, ParseError> {
+    parse_number(value.as_bytes(), 255)
+        .map(|n| n as u32)
+        .ok_or_else(|| header_error(HeaderName::MaxForwards, "not a number from 0 to 255"))
+}
+
+/// `rfc1123-date = wkday "," SP date1 SP time SP "GMT"` (RFC 3261 §20.17), e.g.
+/// `Sat, 13 Nov 2010 23:29:00 GMT`.
+fn is_rfc1123_date(b: &[u8]) -> bool {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    b.len() == 29
+        && DAYS.contains(&&b[0..3])
+        && &b[3..5] == b", "
+        && digits(&b[5..7])
+        && b[7] == b' '
+        && MONTHS.contains(&&b[8..11])
+        && b[11] == b' '
+        && digits(&b[12..16])
+        && b[16] == b' '
+        && digits(&b[17..19])
+        && b[19] == b':'
+        && digits(&b[20..22])
+        && b[22] == b':'
+        && digits(&b[23..25])
+        && &b[25..] == b" GMT"
 }
 
 /// Builds the `400`/`505` answer to a request that [`parse`] rejected, from
@@ -63,5 +573,147 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
 /// bytes; the reason phrase says what was wrong. `None` when the bytes are a
 /// response or too broken to answer (then the message is dropped).
 pub fn error_response(raw: &[u8], err: &ParseError) -> Option<Bytes> {
-    todo!("{raw:?} {err}")
+    let mut raw = raw;
+    while raw.starts_with(b"\r\n") {
+        raw = &raw[2..];
+    }
+    // Only the header section; a missing empty line is tolerated here.
+    let head = match memchr::memmem::find(raw, b"\r\n\r\n") {
+        Some(n) => &raw[..n],
+        None => raw,
+    };
+    let mut lines = head
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let first = lines.next()?;
+    // A request line starts with a method token and a SP; never answer a response
+    // or an ACK (RFC 3261 §17.2.1... an ACK gets no response at all).
+    let sp = memchr::memchr(b' ', first)?;
+    let method = &first[..sp];
+    if method.is_empty() || !method.iter().all(|&c| is(c, TOKEN)) || method == b"ACK" {
+        return None;
+    }
+
+    // Unfold and collect the lines we copy.
+    let mut unfolded: Vec<Vec<u8>> = Vec::new();
+    for line in lines {
+        if line.first().is_some_and(|&c| is_ws(c)) {
+            if let Some(last) = unfolded.last_mut() {
+                last.push(b' ');
+                last.extend_from_slice(line);
+            }
+        } else {
+            unfolded.push(line.to_vec());
+        }
+    }
+    let mut vias = Vec::new();
+    let (mut from, mut to, mut call_id, mut cseq) = (None, None, None, None);
+    for line in &unfolded {
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let (na, nb) = trim_ws(&line[..colon]);
+        let Ok(name) = std::str::from_utf8(&line[na..nb]) else {
+            continue;
+        };
+        let Some(value) = sanitize(&line[colon + 1..]) else {
+            continue;
+        };
+        match HeaderName::from_wire(name) {
+            HeaderName::Via => vias.push(value),
+            HeaderName::From => {
+                from.get_or_insert(value);
+            }
+            HeaderName::To => {
+                to.get_or_insert(value);
+            }
+            HeaderName::CallId => {
+                call_id.get_or_insert(value);
+            }
+            HeaderName::CSeq => {
+                cseq.get_or_insert(value);
+            }
+            _ => {}
+        }
+    }
+    let cseq = cseq?;
+    if vias.is_empty() || cseq.split_whitespace().nth(1) == Some("ACK") {
+        return None;
+    }
+    let to = to.map(|to| {
+        if has_tag(&to) {
+            to
+        } else {
+            // A stable tag: retransmissions of the request get the same answer.
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in from
+                .iter()
+                .chain(&call_id)
+                .chain([&cseq])
+                .chain(&vias)
+                .flat_map(|s| s.bytes())
+            {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("{to};tag={hash:016x}")
+        }
+    });
+
+    let status = err.status();
+    let reason = sanitize(err.detail.as_bytes())
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(120).collect::<String>())
+        .unwrap_or_else(|| super::default_reason(status).to_owned());
+    let mut out = format!("SIP/2.0 {status} {reason}\r\n");
+    for via in &vias {
+        out.push_str(&format!("Via: {via}\r\n"));
+    }
+    for (name, value) in [
+        ("From", &from),
+        ("To", &to),
+        ("Call-ID", &call_id),
+        ("CSeq", &Some(cseq)),
+    ] {
+        if let Some(v) = value {
+            out.push_str(&format!("{name}: {v}\r\n"));
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    Some(Bytes::from(out))
+}
+
+/// One line of printable text: UTF-8 (lossy), control characters as spaces, runs
+/// of whitespace collapsed, trimmed. `None` when nothing is left.
+fn sanitize(b: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(b);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether a raw To value carries a tag parameter (parsed if possible, else a
+/// textual search outside the URI).
+fn has_tag(to: &str) -> bool {
+    if let Ok(addr) = NameAddr::parse(&ByteStr::from(to)) {
+        return addr.tag().is_some();
+    }
+    let after_uri = to.rfind('>').map_or(to, |i| &to[i..]);
+    let lower = after_uri.to_ascii_lowercase();
+    let mut cur_text = lower.as_str();
+    while let Some(i) = cur_text.find(';') {
+        cur_text = cur_text[i + 1..].trim_start();
+        if cur_text.starts_with("tag") && cur_text[3..].trim_start().starts_with('=') {
+            return true;
+        }
+    }
+    false
 }
