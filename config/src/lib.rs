@@ -25,7 +25,8 @@
 //! 2. **File.** [`Config::from_toml`] / [`Config::load`] parse TOML. Syntax
 //!    errors, wrong types, unparsable addresses and misspelt keys
 //!    (`deny_unknown_fields` everywhere) are rejected here, one at a time, with
-//!    the line and column.
+//!    the line and column. The one exception is `hotline.trusted_trunks`:
+//!    its entries are checked in step 4, so several bad CIDRs show at once.
 //! 3. **Environment.** [`Config::apply_env`] applies `HOTLINE_SIP_LISTEN`,
 //!    `HOTLINE_HTTP_LISTEN`, `HOTLINE_DATA_DIR` and `HOTLINE_DATABASE_URL`. The
 //!    environment is passed in as a function, so tests never touch the

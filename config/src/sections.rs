@@ -7,7 +7,9 @@
 //! a dash, an unknown strategy) fail while parsing, with the file's line and
 //! column; values that parse but make no sense (a port range upside down, a
 //! queue that does not exist) are left for [`Config::validate`](crate::Config::validate),
-//! which reports all of them at once with their key paths.
+//! which reports all of them at once with their key paths. (Trusted-trunk
+//! CIDRs are the exception: a bad one is kept aside and reported by
+//! `validate`, never trusted.)
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -263,9 +265,9 @@ impl StorageConfig {
 // ---------------------------------------------------------------------------
 // [hotline]
 
-/// `[hotline]`: the public numbers and the trunks allowed to call them.
+/// `[hotline]`: the public numbers and the trusted trunks allowed to call them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "HotlineRaw")]
 pub struct HotlineConfig {
     /// The DIDs answered. Old departmental hotlines merged into the city
     /// number (§11) are extra DIDs that pre-select a menu or a queue.
@@ -273,8 +275,40 @@ pub struct HotlineConfig {
     /// Networks whose INVITEs to the hotline numbers are accepted without
     /// digest authentication: the carrier's SBCs. A bare address means a
     /// single host (`/32` or `/128`).
-    #[serde(deserialize_with = "deserialize_cidrs")]
     pub trusted_trunks: Vec<IpNet>,
+    /// Entries of `trusted_trunks` in the file that did not parse, as
+    /// (position in the file's list, why). They are left out of
+    /// `trusted_trunks` (so never trusted) and reported by `validate` with
+    /// the rest, rather than stopping the parse: a list of addresses is where
+    /// an operator makes several typos at once.
+    #[serde(skip)]
+    pub(crate) invalid_trunks: Vec<(usize, String)>,
+}
+
+/// What `[hotline]` looks like in the file.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct HotlineRaw {
+    numbers: Vec<Did>,
+    trusted_trunks: Vec<String>,
+}
+
+impl From<HotlineRaw> for HotlineConfig {
+    fn from(raw: HotlineRaw) -> Self {
+        let mut trusted_trunks = Vec::new();
+        let mut invalid_trunks = Vec::new();
+        for (i, entry) in raw.trusted_trunks.into_iter().enumerate() {
+            match parse_cidr(&entry) {
+                Ok(net) => trusted_trunks.push(net),
+                Err(why) => invalid_trunks.push((i, why)),
+            }
+        }
+        HotlineConfig {
+            numbers: raw.numbers,
+            trusted_trunks,
+            invalid_trunks,
+        }
+    }
 }
 
 impl HotlineConfig {
@@ -377,36 +411,23 @@ impl<'de> Deserialize<'de> for Did {
     }
 }
 
-/// A CIDR, or a bare address standing for a single host.
-struct CidrForms(IpNet);
-
-impl<'de> Deserialize<'de> for CidrForms {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_cidr(&s).map(CidrForms).map_err(de::Error::custom)
-    }
-}
-
 /// Parse `"10.0.0.0/8"`, `"2001:db8::/32"` or a bare address (`"192.0.2.7"`,
 /// meaning `/32`, or `"2001:db8::1"`, meaning `/128`).
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let s = s.trim();
-    if let Ok(net) = s.parse::<IpNet>() {
-        return Ok(net);
-    }
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(IpNet::from(ip));
-    }
-    Err(format!(
-        "{s:?} is neither a CIDR like \"192.0.2.0/24\" nor an IP address"
-    ))
-}
-
-fn deserialize_cidrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Ok(Vec::<CidrForms>::deserialize(d)?
-        .into_iter()
-        .map(|c| c.0)
-        .collect())
+    let Some((addr, len)) = s.split_once('/') else {
+        return s.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
+            format!("{s:?} is neither a CIDR like \"192.0.2.0/28\" nor an IP address")
+        });
+    };
+    let ip = addr
+        .parse::<IpAddr>()
+        .map_err(|_| format!("{s:?}: {addr:?} is not an IP address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    len.parse::<u8>()
+        .ok()
+        .and_then(|len| IpNet::new(ip, len).ok())
+        .ok_or_else(|| format!("{s:?}: the prefix length must be a number from 0 to {max}"))
 }
 
 // ---------------------------------------------------------------------------

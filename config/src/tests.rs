@@ -368,10 +368,6 @@ fn type_and_syntax_errors_name_the_line() {
             "\"70000\" is not a port number",
         ),
         ("[sip]\nmin_expires = -1\n", "invalid value"),
-        (
-            "[hotline]\ntrusted_trunks = [\"10.0.0.300/8\"]\n",
-            "neither a CIDR",
-        ),
         ("[hotline]\nnumbers = [12345]\n", "a number like"),
         (
             "[[queues]]\nname = \"q\"\nstrategy = \"random\"\n",
@@ -431,6 +427,12 @@ fn each_rule_reports_its_key_path() {
         ("[hotline]\ntrusted_trunks = [\"127.0.0.1\", \"0.0.0.0/0\"]\n", "hotline.trusted_trunks[1]", "trusts every address"),
         ("[hotline]\ntrusted_trunks = [\"::/0\"]\n", "hotline.trusted_trunks[0]", "trusts every address"),
         ("[hotline]\ntrusted_trunks = [\"10.1.2.3/8\"]\n", "hotline.trusted_trunks[0]", "write 10.0.0.0/8 for the network or 10.1.2.3/32"),
+        ("[hotline]\ntrusted_trunks = [\"10.0.0.300/8\"]\n", "hotline.trusted_trunks[0]", "\"10.0.0.300\" is not an IP address"),
+        ("[hotline]\ntrusted_trunks = [\"127.0.0.1\", \"10.0.0.0/33\"]\n", "hotline.trusted_trunks[1]", "from 0 to 32"),
+        ("[hotline]\ntrusted_trunks = [\"2001:db8::/129\"]\n", "hotline.trusted_trunks[0]", "from 0 to 128"),
+        ("[hotline]\ntrusted_trunks = [\"sbc.carrier.example\"]\n", "hotline.trusted_trunks[0]", "neither a CIDR"),
+        // Positions stay those of the file when an earlier entry is bad.
+        ("[hotline]\ntrusted_trunks = [\"bogus\", \"10.1.2.3/8\"]\n", "hotline.trusted_trunks[1]", "host bits"),
         // [[agents]]
         ("[[agents]]\nid = \"\"\npassword = \"x\"\n", "agents[0].id", "must not be empty"),
         ("[[agents]]\nid = \"10 01\"\npassword = \"x\"\n", "agents[0].id", "SIP user name"),
@@ -611,6 +613,62 @@ fn every_error_is_reported_at_once() {
         shown.contains("\n  agents[2].id: \"bad id\" is not"),
         "{shown}"
     );
+}
+
+/// The file `tests/cli.rs` feeds to `hotline config check`: every listed
+/// path must come out of one run, including the unparsable CIDR.
+#[test]
+fn config_check_contract_file_reports_all_paths() {
+    let errors = errors(
+        r#"
+[sip]
+rtp_ports = "30000-20000"
+
+[hotline]
+trusted_trunks = ["10.0.0.0/33"]
+
+[[agents]]
+id = "1001"
+name = "A"
+password = ""
+role = "agent"
+
+[[agents]]
+id = "1001"
+name = "B"
+password = "long-enough-pass"
+role = "agent"
+
+[[queues]]
+name = "general"
+strategy = "longest_idle"
+overflow_queue = "nowhere"
+"#,
+    );
+    for path in [
+        "sip.rtp_ports",
+        "hotline.trusted_trunks[0]",
+        "agents[0].password",
+        "agents[1].id",
+        "queues[0].overflow_queue",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.path == path),
+            "missing {path} in {}",
+            DisplayErrors(&errors)
+        );
+    }
+}
+
+#[test]
+fn bad_trunks_are_never_trusted() {
+    let c = parse("[hotline]\ntrusted_trunks = [\"192.0.2.1/40\", \"192.0.2.7\"]\n");
+    assert_eq!(
+        c.hotline.trusted_trunks,
+        [parse_cidr("192.0.2.7/32").expect("cidr")]
+    );
+    assert!(!c.hotline.is_trusted("192.0.2.1".parse().expect("ip")));
+    assert!(c.validate().is_err());
 }
 
 #[test]

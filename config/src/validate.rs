@@ -392,7 +392,13 @@ impl Config {
             }
         }
 
-        for (i, net) in h.trusted_trunks.iter().enumerate() {
+        for (i, why) in &h.invalid_trunks {
+            r.err(format!("hotline.trusted_trunks[{i}]"), why.clone());
+        }
+        // The parsed entries fill, in order, the positions of the file's
+        // list that did not fail: report them at their place in the file.
+        let positions = (0..).filter(|p| !h.invalid_trunks.iter().any(|(i, _)| i == p));
+        for (i, net) in positions.zip(&h.trusted_trunks) {
             let path = format!("hotline.trusted_trunks[{i}]");
             if net.prefix_len() == 0 {
                 r.err(
