@@ -53,22 +53,22 @@ pub struct SipConfig {
     /// Lifetime granted when a REGISTER asks for none.
     pub default_expires: u32,
     /// Seconds a digest nonce stays valid.
-    pub nonce_ttl_s: u32,
+    pub nonce_ttl_s: u64,
     /// Failed authentications from one source within `auth_failure_window_s`
     /// that trigger a lockout.
     pub auth_max_failures: u32,
     /// Window in which failed authentications are counted.
-    pub auth_failure_window_s: u32,
+    pub auth_failure_window_s: u64,
     /// How long a source is refused after too many failures.
-    pub auth_lockout_s: u32,
+    pub auth_lockout_s: u64,
     /// Most simultaneous TCP connections; further ones are refused.
-    pub tcp_max_connections: u32,
+    pub tcp_max_connections: usize,
     /// A TCP connection with no traffic for this long is closed.
-    pub tcp_idle_timeout_s: u32,
+    pub tcp_idle_timeout_s: u64,
     /// Largest SIP message accepted, in bytes, on any transport.
-    pub max_message_bytes: u32,
+    pub max_message_bytes: usize,
     /// A call whose media has been silent (no RTP) this long is hung up.
-    pub media_timeout_s: u32,
+    pub media_timeout_s: u64,
 }
 
 impl Default for SipConfig {
@@ -181,7 +181,7 @@ pub struct HttpConfig {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// Lifetime of a login token, in seconds.
-    pub token_ttl_s: u32,
+    pub token_ttl_s: u64,
 }
 
 impl Default for HttpConfig {
@@ -506,18 +506,18 @@ pub struct QueueConfig {
     /// Skills an agent needs to take calls from this queue.
     pub skills: Vec<String>,
     /// Seconds an offered call rings an agent before it moves on.
-    pub ring_timeout_s: u32,
+    pub ring_timeout_s: u64,
     /// Seconds an agent stays in wrap-up after a call.
-    pub wrap_up_s: u32,
+    pub wrap_up_s: u64,
     /// Longest wait before the caller is offered a callback; no limit when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_wait_s: Option<u32>,
+    pub max_wait_s: Option<u64>,
     /// Queue a call moves to after `overflow_after_s` seconds of waiting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overflow_queue: Option<String>,
     /// Seconds of waiting before a call overflows to `overflow_queue`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub overflow_after_s: Option<u32>,
+    pub overflow_after_s: Option<u64>,
 }
 
 impl Default for QueueConfig {

@@ -51,7 +51,7 @@ const MAX_NUMBER_LEN: usize = 32;
 pub(crate) const MIN_SUPERVISOR_PASSWORD: usize = 8;
 /// Bounds of `sip.max_message_bytes`: an INVITE with SDP already exceeds a
 /// few hundred bytes, and nothing legitimate needs megabytes.
-const MESSAGE_BYTES: std::ops::RangeInclusive<u32> = 1500..=16 * 1024 * 1024;
+const MESSAGE_BYTES: std::ops::RangeInclusive<usize> = 1500..=16 * 1024 * 1024;
 
 #[derive(Default)]
 struct Report(Vec<ValidationError>);
@@ -61,8 +61,8 @@ impl Report {
         self.0.push(ValidationError::new(path, message));
     }
 
-    fn positive(&mut self, path: &str, value: u32) {
-        if value == 0 {
+    fn positive<T: Default + PartialEq>(&mut self, path: &str, value: T) {
+        if value == T::default() {
             self.err(path, "must be greater than 0");
         }
     }
@@ -280,16 +280,20 @@ impl Config {
             ("sip.min_expires", s.min_expires),
             ("sip.max_expires", s.max_expires),
             ("sip.default_expires", s.default_expires),
-            ("sip.nonce_ttl_s", s.nonce_ttl_s),
             ("sip.auth_max_failures", s.auth_max_failures),
+        ] {
+            r.positive(key, value);
+        }
+        for (key, value) in [
+            ("sip.nonce_ttl_s", s.nonce_ttl_s),
             ("sip.auth_failure_window_s", s.auth_failure_window_s),
             ("sip.auth_lockout_s", s.auth_lockout_s),
-            ("sip.tcp_max_connections", s.tcp_max_connections),
             ("sip.tcp_idle_timeout_s", s.tcp_idle_timeout_s),
             ("sip.media_timeout_s", s.media_timeout_s),
         ] {
             r.positive(key, value);
         }
+        r.positive("sip.tcp_max_connections", s.tcp_max_connections);
         if s.min_expires > s.max_expires {
             r.err(
                 "sip.min_expires",
