@@ -15,6 +15,8 @@ mod headers;
 mod parse;
 mod print;
 mod scan;
+#[cfg(test)]
+mod tests;
 mod typed;
 mod uri;
 

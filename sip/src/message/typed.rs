@@ -417,3 +417,236 @@ impl std::fmt::Display for ContactValue {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    fn bs(s: &str) -> ByteStr {
+        ByteStr::from(s)
+    }
+
+    #[test]
+    fn via_basic_and_round_trip() {
+        let v = Via::parse(&bs("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport")).unwrap();
+        assert_eq!(&*v.transport, "UDP");
+        assert_eq!(v.host, Host::Ipv4([192, 0, 2, 1].into()));
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch(), Some("z9hG4bK776"));
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(v.received(), None);
+        let printed = v.to_string();
+        assert_eq!(
+            printed,
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;rport"
+        );
+        assert_eq!(Via::parse(&bs(&printed)).unwrap(), v);
+    }
+
+    #[test]
+    fn via_lws_ipv6_and_lower_case_transport() {
+        let v = Via::parse(&bs(
+            "sip / 2.0 / tcp [2001:db8::9] : 5061 ; received = 2001:db8::1 ; rport = 5061 ; branch=z9hG4bKx",
+        ))
+        .unwrap();
+        assert_eq!(&*v.transport, "TCP");
+        assert_eq!(v.host, Host::Ipv6("2001:db8::9".parse().unwrap()));
+        assert_eq!(v.port, Some(5061));
+        assert_eq!(v.received(), Some("2001:db8::1"));
+        assert_eq!(v.rport(), Some(Some(5061)));
+        let again = Via::parse(&bs(&v.to_string())).unwrap();
+        assert_eq!(again, v);
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/TCP [2001:db8::9]:5061;received=2001:db8::1;rport=5061;branch=z9hG4bKx"
+        );
+    }
+
+    #[test]
+    fn via_lists_and_errors() {
+        let list = Via::parse_list(&bs(
+            "SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , SIP/2.0/TLS b.example.com:5061",
+        ))
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].port, Some(5061));
+        assert!(Via::parse(&bs("SIP/2.0/UDP a, SIP/2.0/UDP b")).is_err());
+        assert_eq!(
+            Via::parse_first(&bs("SIP/2.0/UDP a, junk")).unwrap().host,
+            Host::Domain(bs("a"))
+        );
+        for bad in [
+            "",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP 192.0.2.15;;,;,,",
+            "SIP/3.0/UDP host",
+            "HTTP/2.0/UDP host",
+            "SIP/2.0/UDP host:99999",
+            "SIP/2.0/UDP host;branch=",
+            "SIP/2.0/UDP host,",
+            "SIP/2.0/UDP [::1",
+            "SIP/2.0/UDP host junk",
+        ] {
+            let err = Via::parse_list(&bs(bad)).unwrap_err();
+            assert_eq!(err.kind, ParseErrorKind::Header(HeaderName::Via), "{bad}");
+        }
+    }
+
+    #[test]
+    fn via_quoted_param_value() {
+        let v = Via::parse(&bs(r#"SIP/2.0/UDP h;x="a, b";branch=z9hG4bK1"#)).unwrap();
+        assert_eq!(v.params.get("x"), Some(Some(r#""a, b""#)));
+        assert_eq!(v.branch(), Some("z9hG4bK1"));
+    }
+
+    #[test]
+    fn cseq_parse_print() {
+        let c = CSeq::parse(&bs(" 0009 \t INVITE ")).unwrap();
+        assert_eq!(
+            c,
+            CSeq {
+                seq: 9,
+                method: Method::Invite
+            }
+        );
+        assert_eq!(c.to_string(), "9 INVITE");
+        let c = CSeq::parse(&bs("2147483647 NEWMETHOD")).unwrap();
+        assert_eq!(c.method, Method::Other(bs("NEWMETHOD")));
+        for bad in [
+            "2147483648 INVITE",
+            "INVITE",
+            "1",
+            "1INVITE",
+            "1 INVITE x",
+            "-1 INVITE",
+            "1 IN<VITE",
+        ] {
+            assert!(CSeq::parse(&bs(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let a = NameAddr::parse(&bs(
+            r#""J Rosenberg \\\""  <sip:jdrosen@example.com> ; tag = 98asjd8"#,
+        ))
+        .unwrap();
+        assert_eq!(a.display.as_deref(), Some(r#"J Rosenberg \""#));
+        assert_eq!(a.uri.as_str(), "sip:jdrosen@example.com");
+        assert_eq!(a.tag(), Some("98asjd8"));
+        let printed = a.to_string();
+        assert_eq!(
+            printed,
+            r#""J Rosenberg \\\"" <sip:jdrosen@example.com>;tag=98asjd8"#
+        );
+        assert_eq!(NameAddr::parse(&bs(&printed)).unwrap(), a);
+
+        let a = NameAddr::parse(&bs("caller<sip:caller@example.com>;tag=323")).unwrap();
+        assert_eq!(a.display.as_deref(), Some("caller"));
+        let a = NameAddr::parse(&bs("A. Bell <sip:a@b>")).unwrap();
+        assert_eq!(a.display.as_deref(), Some("A. Bell"));
+        let a = NameAddr::parse(&bs("sip:user@example.com;tag=1")).unwrap();
+        assert_eq!(a.display, None);
+        assert_eq!(a.uri.as_str(), "sip:user@example.com");
+        assert_eq!(a.tag(), Some("1"));
+        let a = NameAddr::parse(&bs("<sip:a@b;lr>;flag;x=\"q\"")).unwrap();
+        assert_eq!(a.uri.params().get("lr"), Some(None));
+        assert_eq!(a.params.get("flag"), Some(None));
+        assert_eq!(a.params.get("x"), Some(Some("\"q\"")));
+        let a = NameAddr::parse(&bs("<tel:+1-201-555-0123>")).unwrap();
+        assert_eq!(a.uri.scheme(), "tel");
+        let a = NameAddr::parse(&bs(r#""" <sip:a@b>"#)).unwrap();
+        assert_eq!(a.display.as_deref(), Some(""));
+        assert_eq!(NameAddr::parse(&bs(&a.to_string())).unwrap(), a);
+    }
+
+    #[test]
+    fn name_addr_control_characters_round_trip() {
+        let a = NameAddr::parse(&bs("\"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:a@b>")).unwrap();
+        assert_eq!(a.display.as_deref(), Some("BEL:\x07 NUL:\x00 DEL:\x7f"));
+        assert_eq!(NameAddr::parse(&bs(&a.to_string())).unwrap(), a);
+    }
+
+    #[test]
+    fn name_addr_errors() {
+        for bad in [
+            r#""Mr. J. User <sip:j.user@example.com>"#,
+            "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
+            "< sip:t.watson@example.org >",
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+            "<sip:a@b",
+            "\"x\" sip:a@b",
+            "sip:a@b, sip:c@d",
+            "<sip:a@b>;",
+            "<sip:a@b>;tag=",
+            "<sip:a@b> junk",
+            "",
+            "<>",
+        ] {
+            assert!(NameAddr::parse(&bs(bad)).is_err(), "{bad}");
+        }
+        let err = NameAddr::parse_as(&bs("Bell, A <sip:a@b>"), HeaderName::To).unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::Header(HeaderName::To));
+        assert!(err.detail.contains("display name"), "{}", err.detail);
+    }
+
+    #[test]
+    fn contacts() {
+        assert_eq!(
+            ContactValue::parse_list(&bs(" * ")).unwrap(),
+            vec![ContactValue::Star]
+        );
+        assert_eq!(ContactValue::Star.to_string(), "*");
+        let list = ContactValue::parse_list(&bs(
+            r#""Quoted string \"\"" <sip:jdrosen@example.com> ; newparam = newvalue ; secondparam ; q = 0.33, <sip:b@c>;expires=60 , sip:d@e"#,
+        ))
+        .unwrap();
+        assert_eq!(list.len(), 3);
+        let ContactValue::Addr(first) = &list[0] else {
+            panic!("not an address")
+        };
+        assert_eq!(first.display.as_deref(), Some(r#"Quoted string """#));
+        assert_eq!(first.params.get("newparam"), Some(Some("newvalue")));
+        assert_eq!(first.params.get("secondparam"), Some(None));
+        assert_eq!(first.params.get("q"), Some(Some("0.33")));
+        assert_eq!(list[1].expires(), Some(60));
+        assert_eq!(list[0].expires(), None);
+        let printed: Vec<String> = list.iter().map(ToString::to_string).collect();
+        let reparsed = ContactValue::parse_list(&bs(&printed.join(", "))).unwrap();
+        assert_eq!(reparsed, list);
+        // A display name may start with "*".
+        let star_name = ContactValue::parse_list(&bs("*x <sip:a@b>")).unwrap();
+        assert!(
+            matches!(&star_name[0], ContactValue::Addr(a) if a.display.as_deref() == Some("*x"))
+        );
+        assert!(ContactValue::parse_list(&bs("*, <sip:a@b>")).is_err());
+        assert!(ContactValue::parse_list(&bs("<sip:a@b>,")).is_err());
+        assert!(ContactValue::parse_list(&bs(r#""Joe" <sip:joe@example.org>;;;;"#)).is_err());
+    }
+
+    #[test]
+    fn intmeth_addresses() {
+        let to = NameAddr::parse(&bs(
+            "\"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>",
+        ))
+        .unwrap();
+        assert_eq!(
+            to.uri.user(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        let from = NameAddr::parse(&bs(
+            "token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%=\"\u{0440}\u{0430}\u{0431}\";tag=_token~1'+`*%!-.",
+        ))
+        .unwrap();
+        assert_eq!(
+            from.display.as_deref(),
+            Some("token1~` token2'+_ token3*%!.-")
+        );
+        assert_eq!(from.tag(), Some("_token~1'+`*%!-."));
+        assert_eq!(
+            from.params.get("fromparam''~+*_!.-%"),
+            Some(Some("\"\u{0440}\u{0430}\u{0431}\""))
+        );
+    }
+}
