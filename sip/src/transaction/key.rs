@@ -175,9 +175,7 @@ impl ServerKey {
     /// transaction an ACK belongs to).
     pub fn method(&self) -> &Method {
         match &*self.0 {
-            ServerKeyRepr::Rfc3261 { method, .. } | ServerKeyRepr::Rfc2543 { method, .. } => {
-                method
-            }
+            ServerKeyRepr::Rfc3261 { method, .. } | ServerKeyRepr::Rfc2543 { method, .. } => method,
         }
     }
 

@@ -456,8 +456,7 @@ impl TransactionLayer {
         let key = match ClientKey::for_response(&response) {
             Ok(Some(key)) => key,
             Ok(None) => {
-                self.out
-                    .push_back(Output::StrayResponse { from, response });
+                self.out.push_back(Output::StrayResponse { from, response });
                 return;
             }
             Err(err) => {
@@ -467,8 +466,7 @@ impl TransactionLayer {
             }
         };
         let Some(tx) = self.clients.get_mut(&key) else {
-            self.out
-                .push_back(Output::StrayResponse { from, response });
+            self.out.push_back(Output::StrayResponse { from, response });
             return;
         };
         let mut ctx = Ctx {

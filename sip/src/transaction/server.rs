@@ -53,7 +53,10 @@ impl ServerTx {
 
     pub(super) fn respond(&mut self, response: Response, ctx: &mut Ctx<'_>) {
         if !(100..=699).contains(&response.status) {
-            tracing::warn!(status = response.status, "TU response with invalid status dropped");
+            tracing::warn!(
+                status = response.status,
+                "TU response with invalid status dropped"
+            );
             ctx.stats.ignored_responses += 1;
             return;
         }
@@ -205,7 +208,8 @@ impl InviteServer {
                     self.interval = ctx.config.t1;
                     self.timers.set(Slot::Retransmit, ctx.now, self.interval);
                 }
-                self.timers.set(Slot::Timeout, ctx.now, ctx.config.timeout());
+                self.timers
+                    .set(Slot::Timeout, ctx.now, ctx.config.timeout());
             }
         }
     }

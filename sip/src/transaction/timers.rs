@@ -213,6 +213,7 @@ impl<K> TimerQueue<K> {
         }
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.heap.len()
     }
