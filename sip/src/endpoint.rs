@@ -71,6 +71,8 @@ pub struct Endpoint {
     registrar: Registrar,
     server_name: ByteStr,
     out: VecDeque<Output>,
+    /// Set when a binding may have changed (a successful REGISTER, an expiry).
+    bindings_changed: bool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -90,6 +92,7 @@ impl Endpoint {
             registrar: Registrar::new(config.registrar, StdRng::seed_from_u64(seed)),
             server_name: ByteStr::from(config.server_name),
             out: VecDeque::new(),
+            bindings_changed: false,
         }
     }
 
@@ -147,6 +150,12 @@ impl Endpoint {
         &self.registrar
     }
 
+    /// True once after the registrar's bindings may have changed (including
+    /// refreshes, which emit no event), so the owner can republish its snapshot.
+    pub fn take_bindings_changed(&mut self) -> bool {
+        std::mem::take(&mut self.bindings_changed)
+    }
+
     /// Live transactions (a gauge for metrics).
     pub fn transaction_count(&self) -> usize {
         self.transactions.len()
@@ -181,6 +190,7 @@ impl Endpoint {
             }
         }
         while let Some(ev) = self.registrar.poll_event() {
+            self.bindings_changed = true;
             self.out.push_back(Output::Event(Event::Registrar(ev)));
         }
     }
@@ -202,7 +212,11 @@ impl Endpoint {
             }
         }
         match &req.method {
-            Method::Register => self.registrar.handle_register(now, from, req),
+            Method::Register => {
+                let r = self.registrar.handle_register(now, from, req);
+                self.bindings_changed |= r.status == 200;
+                r
+            }
             Method::Options => {
                 let mut r = Response::for_request(req, 200);
                 r.headers.push(HeaderName::Allow, ALLOW);

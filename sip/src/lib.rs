@@ -16,8 +16,7 @@
 //!   OPTIONS and the "not implemented" answers.
 
 pub mod digest;
-// Enabled once the transaction layer and registrar land:
-// pub mod endpoint;
+pub mod endpoint;
 mod error;
 pub mod framing;
 pub mod message;

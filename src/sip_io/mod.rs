@@ -158,7 +158,7 @@ impl Core {
         loop {
             let deadline = self.endpoint.poll_timeout();
             tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                () = stopped(&mut shutdown) => break,
                 input = rx.recv() => match input {
                     Some(input) => self.handle(input),
                     None => break,
@@ -190,11 +190,10 @@ impl Core {
     }
 
     async fn drain(&mut self) {
-        let mut bindings_changed = false;
         while let Some(out) = self.endpoint.poll_output() {
             match out {
                 Output::Transmit { to, data } => self.transmit(to, data).await,
-                Output::Event(event) => bindings_changed |= self.event(event),
+                Output::Event(event) => self.event(event),
             }
         }
         self.metrics.set_gauge(
@@ -202,7 +201,7 @@ impl Core {
             "",
             gauge(self.endpoint.transaction_count()),
         );
-        if bindings_changed {
+        if self.endpoint.take_bindings_changed() {
             self.publish_bindings();
         }
     }
@@ -228,8 +227,8 @@ impl Core {
         }
     }
 
-    /// Logs and counts an endpoint event; true when the bindings changed.
-    fn event(&mut self, event: Event) -> bool {
+    /// Logs and counts an endpoint event.
+    fn event(&mut self, event: Event) {
         match event {
             Event::ParseError { from, error } => {
                 let transport = match from.transport {
@@ -239,7 +238,6 @@ impl Core {
                 self.metrics
                     .inc("hotline_sip_parse_errors_total", format!("transport=\"{transport}\""));
                 tracing::debug!(%from, "unparseable SIP message: {error}");
-                false
             }
             Event::Registrar(ev) => {
                 let outcome = match &ev {
@@ -271,7 +269,6 @@ impl Core {
                     "hotline_sip_registrations_total",
                     format!("outcome=\"{outcome}\""),
                 );
-                true
             }
         }
     }
@@ -306,4 +303,10 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// Resolves once shutdown has been requested (the guard `wait_for` returns is
+/// dropped here, so callers' futures stay `Send`).
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }

@@ -41,7 +41,7 @@ pub(super) async fn accept_loop(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = super::stopped(&mut shutdown) => return,
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
@@ -112,7 +112,7 @@ async fn connection(
             None => Instant::now() + limits.idle,
         };
         let n = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => break "shutdown",
+            () = super::stopped(&mut shutdown) => break "shutdown",
             r = tokio::time::timeout_at(deadline, reader.read(&mut buf)) => match r {
                 Err(_) if partial_since.is_some() => break "slow",
                 Err(_) => break "idle",

@@ -20,7 +20,7 @@ pub(super) async fn receive_loop(
     let mut buf = vec![0u8; 65_535];
     loop {
         let (n, addr) = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = super::stopped(&mut shutdown) => return,
             r = socket.recv_from(&mut buf) => match r {
                 Ok(x) => x,
                 Err(e) => {
