@@ -7,32 +7,37 @@
 //!    answers [`AuthOutcome::Challenge`] and the caller sends
 //!    [`DigestAuthenticator::challenge_response`]: a 401 with **two**
 //!    `WWW-Authenticate` headers sharing one fresh nonce, SHA-256 first and MD5
-//!    second (RFC 7616 §3.7 and RFC 8760 §2.4: the server lists algorithms in order
-//!    of preference; old phones only know MD5 and pick the second one).
-//! 2. The phone repeats the request with `Authorization: Digest ...`. We check, in an
-//!    order chosen so that every credential check costs the same (see below): the
+//!    second (RFC 7616 §3.7 and RFC 8760: the server lists algorithms in order of
+//!    preference; old phones only know MD5 and pick the second one).
+//! 2. The phone repeats the request with `Authorization: Digest ...`. We check, in
+//!    an order chosen so that the hashing costs the same whatever the outcome: the
 //!    parameters parse; the realm is ours (otherwise the header is for somebody else,
 //!    RFC 3261 §22.4, and is ignored); the algorithm is one we offered; `qop=auth`;
-//!    the `uri` matches the Request-URI (RFC 2617 §3.2.2.5, else 400); then the
-//!    response hash, compared in constant time; then the nonce is one we issued and
-//!    still live; then the nonce-count is higher than any accepted for that nonce.
+//!    the `uri` matches the Request-URI (RFC 7616 §3.4.6, RFC 2617 §3.2.2.5: else
+//!    400); then the response hash, compared in constant time; then the nonce is
+//!    one we issued and still live; then the nonce-count is higher than any
+//!    accepted for that nonce.
 //! 3. The phone reuses the nonce with an incremented `nc` for its refreshes until
 //!    it expires (`nonce_ttl`); then it gets a 401 with `stale=true` and re-hashes
 //!    with the new nonce without asking its user again (RFC 7616 §3.3).
 //!
 //! # Decisions
 //!
-//! - **`qop=auth` is required.** Without qop (RFC 2069 compatibility, RFC 2617
-//!   §3.2.2.1) there is no `cnonce` and no `nc`: a captured request can be replayed
-//!   verbatim while its nonce lives, and the server alone chooses the hashed text.
-//!   RFC 3261 §22.4 has required clients to support qop since 2002 and RFC 7616 §3.3
-//!   makes it mandatory, so no phone we would deploy lacks it. A qop-less answer gets
-//!   a 400 with a reason phrase that says why. `auth-int` and the `-sess`
-//!   algorithms are not offered, so answering with them is also a 400.
-//! - **`stale=true`** is set exactly when RFC 7616 §3.3 says: the nonce is not (or
-//!   no longer) valid *but the response is correct for that nonce*, i.e. the client
-//!   knows the password. This needs no memory of expired nonces: we recompute the
-//!   response with whatever nonce the client used.
+//! - **`qop=auth` is required.** RFC 7616 §3.3 makes servers send `qop`, and RFC 3261
+//!   §22.4 says a client that receives `qop` in a challenge MUST send it back, so a
+//!   qop-less answer to our challenge is a broken client, not merely an old one
+//!   (every SIP phone since RFC 3261 supports it). Accepting the RFC 2069 form would
+//!   also give up what qop buys: without `cnonce` and `nc` a captured request can be
+//!   replayed verbatim while its nonce lives, and the server alone chooses the
+//!   hashed text. A qop-less answer gets a 400 whose reason phrase says why.
+//!   `auth-int` and the `-sess` algorithms are not offered, so answers using them
+//!   are also a 400 (a 401 would only loop).
+//! - **`stale=true`** is set when the nonce is unknown, expired or already used with
+//!   that nonce-count *but the response is correct for that nonce*, i.e. the client
+//!   knows the password (RFC 2617 §3.2.1); `stale=false` means "credentials invalid"
+//!   and makes a phone ask its user again (RFC 7616 §3.3), so it is reserved for
+//!   wrong credentials. Nothing about expired nonces needs remembering: we recompute
+//!   the response with whatever nonce the client used.
 //! - **Unknown user and wrong password are indistinguishable.** Both answer the same
 //!   fresh challenge, and an unknown user is checked against a random dummy HA1 so
 //!   the same hashing work is done. The remaining difference is one hash-map lookup.
@@ -263,7 +268,9 @@ pub enum ChallengeReason {
     BadCredentials { user: String },
     /// The response was right but the nonce is unknown or expired: `stale=true`.
     StaleNonce { user: String },
-    /// The nonce-count was not higher than one already accepted for this nonce.
+    /// The nonce-count was not higher than one already accepted for this nonce
+    /// (the response itself was right): `stale=true`, so a confused phone retries
+    /// with a fresh nonce, while a replaying attacker gains nothing.
     Replay { user: String },
 }
 
@@ -494,7 +501,7 @@ impl DigestAuthenticator {
         if cnonce.is_empty() {
             return Err("Empty cnonce");
         }
-        // RFC 2617 §3.2.2.5: the digest-uri must name the Request-URI; otherwise the
+        // RFC 7616 §3.4.6: the digest-uri must name the Request-URI; otherwise the
         // credentials could be lifted onto a request for another resource. Scheme
         // and host are case-insensitive, so compare ignoring ASCII case.
         if !uri.eq_ignore_ascii_case(request_uri) {
@@ -528,7 +535,7 @@ impl DigestAuthenticator {
             _ => return Ok(challenge(true, ChallengeReason::StaleNonce { user })),
         };
         if nc <= entry.last_nc {
-            return Ok(challenge(false, ChallengeReason::Replay { user }));
+            return Ok(challenge(true, ChallengeReason::Replay { user }));
         }
         entry.last_nc = nc;
         Ok(AuthOutcome::Verified { user, algorithm })

@@ -161,7 +161,7 @@ fn rfc7616_vectors_through_the_verifier() {
     assert_eq!(
         a.verify_credentials(t0, "GET", "/dir/index.html", sha),
         Some(AuthOutcome::Challenge {
-            stale: false,
+            stale: true,
             reason: ChallengeReason::Replay {
                 user: "Mufasa".into()
             }
@@ -299,7 +299,7 @@ fn both_algorithms_verify_and_nc_must_increase() {
         assert_eq!(verify(&mut a, t0, &ans.header()), verified(alg));
         // The very same header again: replay.
         let replay = AuthOutcome::Challenge {
-            stale: false,
+            stale: true,
             reason: ChallengeReason::Replay {
                 user: "1001".into(),
             },
