@@ -61,7 +61,10 @@ pub enum Output {
 #[derive(Debug)]
 pub enum Event {
     /// Bytes that are not a SIP message (answered with 400/505 when possible).
-    ParseError { from: Remote, error: ParseError },
+    ParseError {
+        from: Remote,
+        error: ParseError,
+    },
     Registrar(RegistrarEvent),
 }
 
@@ -177,6 +180,7 @@ impl Endpoint {
                     response
                         .headers
                         .set(HeaderName::Server, self.server_name.clone());
+                    add_to_tag(&mut response);
                     self.transactions.respond(now, &key, response);
                 }
                 // ACK (to a 2xx we never sent): nothing to answer.
@@ -243,6 +247,47 @@ impl Endpoint {
             Method::Other(_) => Response::for_request(req, 501),
         }
     }
+}
+
+/// RFC 3261 §8.2.6.2: a UAS puts a tag in the To of every response but `100`.
+/// The tag is derived from the request's identity, so a retransmitted request
+/// that reaches the TU again (it should not) would still get the same tag.
+fn add_to_tag(response: &mut Response) {
+    use std::hash::{Hash, Hasher};
+
+    if response.status == 100 {
+        return;
+    }
+    let Ok(to) = response.headers.to_addr() else {
+        return;
+    };
+    if to.tag().is_some() {
+        return;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    response
+        .headers
+        .call_id()
+        .ok()
+        .map(|c| c.as_str())
+        .hash(&mut h);
+    response
+        .headers
+        .from_addr()
+        .ok()
+        .and_then(|f| f.tag().map(str::to_owned))
+        .hash(&mut h);
+    response
+        .headers
+        .top_via()
+        .ok()
+        .and_then(|v| v.branch().map(str::to_owned))
+        .hash(&mut h);
+    let Some(value) = response.headers.get(&HeaderName::To) else {
+        return;
+    };
+    let tagged = format!("{value};tag={:016x}", h.finish());
+    response.headers.set(HeaderName::To, tagged);
 }
 
 /// RFC 3261 §18.2.1 and RFC 3581 §4: record where a request really came from in

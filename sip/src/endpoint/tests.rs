@@ -72,10 +72,19 @@ fn options_gets_200_with_allow_accept_supported() {
     let (to, r) = &got[0];
     assert_eq!(*to, udp(5062));
     assert_eq!(r.status, 200);
-    assert_eq!(r.headers.get(&HeaderName::Allow).map(|v| v.as_str()), Some(ALLOW));
-    assert_eq!(r.headers.get(&HeaderName::Accept).map(|v| v.as_str()), Some(ACCEPT));
+    assert_eq!(
+        r.headers.get(&HeaderName::Allow).map(|v| v.as_str()),
+        Some(ALLOW)
+    );
+    assert_eq!(
+        r.headers.get(&HeaderName::Accept).map(|v| v.as_str()),
+        Some(ACCEPT)
+    );
     assert!(r.headers.get(&HeaderName::Supported).is_some());
-    assert!(r.headers.to_addr().expect("To").tag().is_some(), "UAS adds a To tag");
+    assert!(
+        r.headers.to_addr().expect("To").tag().is_some(),
+        "UAS adds a To tag"
+    );
 }
 
 #[test]
@@ -108,7 +117,10 @@ fn known_but_unserved_methods_get_405_and_unknown_ones_501() {
         let last = &got.last().expect("answered").1;
         assert_eq!(last.status, status, "{method}");
         if status == 405 {
-            assert_eq!(last.headers.get(&HeaderName::Allow).map(|v| v.as_str()), Some(ALLOW));
+            assert_eq!(
+                last.headers.get(&HeaderName::Allow).map(|v| v.as_str()),
+                Some(ALLOW)
+            );
         }
     }
 }
@@ -126,11 +138,19 @@ fn cancel_without_a_pending_invite_is_481_and_ack_is_silent() {
 #[test]
 fn require_with_an_unknown_extension_gets_420_naming_it() {
     let mut ep = endpoint();
-    ep.handle_bytes(Instant::now(), udp(5062), request("OPTIONS", "Require: nothingweknow\r\n"));
+    ep.handle_bytes(
+        Instant::now(),
+        udp(5062),
+        request("OPTIONS", "Require: nothingweknow\r\n"),
+    );
     let got = responses(&mut ep);
     assert_eq!(got[0].1.status, 420);
     assert_eq!(
-        got[0].1.headers.get(&HeaderName::Unsupported).map(|v| v.as_str()),
+        got[0]
+            .1
+            .headers
+            .get(&HeaderName::Unsupported)
+            .map(|v| v.as_str()),
         Some("nothingweknow")
     );
 }
@@ -141,10 +161,17 @@ fn retransmitted_request_is_answered_from_the_transaction() {
     let now = Instant::now();
     ep.handle_bytes(now, udp(5062), request("OPTIONS", ""));
     let first = responses(&mut ep);
-    ep.handle_bytes(now + Duration::from_millis(500), udp(5062), request("OPTIONS", ""));
+    ep.handle_bytes(
+        now + Duration::from_millis(500),
+        udp(5062),
+        request("OPTIONS", ""),
+    );
     let second = responses(&mut ep);
     assert_eq!(second.len(), 1, "the retransmission is answered once more");
-    assert_eq!(first[0].1, second[0].1, "with the same response (same To tag)");
+    assert_eq!(
+        first[0].1, second[0].1,
+        "with the same response (same To tag)"
+    );
 }
 
 #[test]
@@ -172,7 +199,11 @@ From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 99999999999 OPTION
     }
     assert!(saw_400 && saw_event);
 
-    ep.handle_bytes(now, udp(5062), Bytes::from_static(b"SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n"));
+    ep.handle_bytes(
+        now,
+        udp(5062),
+        Bytes::from_static(b"SIP/2.0 200 OK\r\nVia: nonsense\r\n\r\n"),
+    );
     let mut transmits = 0;
     while let Some(o) = ep.poll_output() {
         transmits += usize::from(matches!(o, Output::Transmit { .. }));
@@ -194,5 +225,12 @@ Call-ID: reg-1\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5062>\r\nExpi
     );
     let got = responses(&mut ep);
     assert_eq!(got[0].1.status, 401);
-    assert_eq!(got[0].1.headers.get_all(&HeaderName::WwwAuthenticate).count(), 2);
+    assert_eq!(
+        got[0]
+            .1
+            .headers
+            .get_all(&HeaderName::WwwAuthenticate)
+            .count(),
+        2
+    );
 }
