@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::key::print_via;
 use super::timers::{Slot, TimerTable};
 use super::{ClientKey, Ctx, Output};
 use crate::message::{HeaderName, Method, Request, Response};
@@ -107,8 +106,10 @@ pub(super) enum InviteClientState {
 pub(super) struct InviteClient {
     key: ClientKey,
     to: Remote,
-    /// Kept to build the ACK for a non-2xx final response (§17.1.1.3).
-    request: Request,
+    /// Kept to build the ACK for a non-2xx final response (§17.1.1.3). Boxed:
+    /// most transactions are non-INVITE, and the enum is as large as its largest
+    /// variant.
+    request: Box<Request>,
     /// The INVITE as first sent; retransmissions are byte-identical.
     wire: Bytes,
     state: InviteClientState,
@@ -132,7 +133,7 @@ impl InviteClient {
         InviteClient {
             key,
             to,
-            request,
+            request: Box::new(request),
             wire,
             state: InviteClientState::Calling,
             interval: ctx.config.t1,
@@ -236,7 +237,7 @@ impl InviteClient {
 fn build_ack(invite: &Request, response: &Response) -> Request {
     let mut headers = crate::message::Headers::new();
     if let Ok(via) = invite.headers.top_via() {
-        headers.push(HeaderName::Via, print_via(&via));
+        headers.push(HeaderName::Via, via.to_string());
     }
     let route = HeaderName::Route;
     for value in invite.headers.get_all(&route) {

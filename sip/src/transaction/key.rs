@@ -210,7 +210,7 @@ impl ServerKey {
                     to_tag: to.tag().map(ByteStr::from),
                     cseq: cseq.seq,
                     method,
-                    top_via: Caseless(ByteStr::from(print_via(&via))),
+                    top_via: Caseless(ByteStr::from(via.to_string())),
                 }
             }
         };
@@ -290,20 +290,4 @@ fn sent_by(via: &Via) -> ByteStr {
         Some(port) => ByteStr::from(format!("{}:{port}", via.host)),
         None => ByteStr::from(via.host.to_string()),
     }
-}
-
-/// A Via value in wire form (`SIP/2.0/UDP host:port;params`).
-pub(super) fn print_via(via: &Via) -> String {
-    use std::fmt::Write;
-    let mut s = format!("SIP/2.0/{} {}", via.transport, via.host);
-    if let Some(port) = via.port {
-        let _ = write!(s, ":{port}");
-    }
-    for (name, value) in &via.params.0 {
-        let _ = match value {
-            Some(v) => write!(s, ";{name}={v}"),
-            None => write!(s, ";{name}"),
-        };
-    }
-    s
 }

@@ -47,6 +47,11 @@
 //! (64·T1) without ACK gives [`Output::ServerTimeout`]. *Confirmed* absorbs further
 //! ACKs until Timer I (T4; zero when reliable).
 //!
+//! RFC 6026 later replaced that termination on 2xx with an *Accepted* state that
+//! absorbs INVITE retransmissions crossing the 2xx; here, as in RFC 3261, such a
+//! copy reaches the TU as a new request, and the dialog layer recognises it by
+//! its Call-ID, From tag and CSeq (§8.2.2.2, §13.3.1.4).
+//!
 //! **Non-INVITE server** (§17.2.2, Figure 8). *Trying*: the request went to the TU;
 //! retransmissions are absorbed silently. A 1xx moves to *Proceeding*, where
 //! retransmissions get it again. A final moves to *Completed*, where they get the

@@ -41,6 +41,9 @@ impl ServerTx {
     pub(super) fn on_retransmission(&mut self, ctx: &mut Ctx<'_>) {
         ctx.stats.request_retransmissions += 1;
         let (to, last) = match self {
+            // Confirmed: the client has ACKed our final, so it has it; a late copy
+            // of its INVITE needs no answer.
+            ServerTx::Invite(tx) if tx.state == InviteServerState::Confirmed => return,
             ServerTx::Invite(tx) => (tx.from, tx.last.clone()),
             ServerTx::NonInvite(tx) => (tx.from, tx.last.clone()),
         };
@@ -135,7 +138,8 @@ pub(super) struct InviteServer {
     /// driver's business).
     from: Remote,
     /// The INVITE, kept only until the `100 Trying` is due or the TU answers.
-    request: Option<Request>,
+    /// Boxed so that non-INVITE transactions do not pay for it in the enum.
+    request: Option<Box<Request>>,
     state: InviteServerState,
     /// The last response sent, as sent: repeated for retransmitted INVITEs and by
     /// Timer G.
@@ -160,7 +164,7 @@ impl InviteServer {
         InviteServer {
             key,
             from,
-            request: Some(request.clone()),
+            request: Some(Box::new(request.clone())),
             state: InviteServerState::Proceeding,
             last: None,
             final_to_tag: None,
