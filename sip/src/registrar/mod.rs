@@ -16,8 +16,7 @@
 //! 0. An address that is locked out gets `403` before anything is parsed.
 //! 1. Step 1 (Request-URI domain) is not checked: this server serves one domain
 //!    and the digest realm names it; step 2 (`Require`) is the endpoint's job.
-//! 2. Step 3, authentication: [`DigestAuthenticator`](crate::digest::DigestAuthenticator)
-//!    with `WWW-Authenticate`. No or foreign credentials → `401` (not a failure);
+//! 2. Step 3, authentication: [`DigestAuthenticator`] with `WWW-Authenticate`. No or foreign credentials → `401` (not a failure);
 //!    wrong credentials → `401`, an `AuthFailed` event and a failure counted against
 //!    the source address, which may lock it out (`403`, one `LockedOut` event);
 //!    unusable credentials → `400`.
