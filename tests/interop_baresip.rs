@@ -87,7 +87,11 @@ impl Baresip {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn baresip");
-        Baresip { child: Some(child), log, _dir: dir }
+        Baresip {
+            child: Some(child),
+            log,
+            _dir: dir,
+        }
     }
 
     fn log(&self) -> String {
@@ -109,7 +113,10 @@ impl Baresip {
                 if line.contains("expires=0") {
                     continue;
                 }
-                let uri = line.split_once('<').and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u);
+                let uri = line
+                    .split_once('<')
+                    .and_then(|(_, r)| r.split_once('>'))
+                    .map(|(u, _)| u);
                 contact = uri.map(str::to_owned);
             }
         }
@@ -179,7 +186,9 @@ async fn agent(server: &TestServer, token: &str, id: &str) -> serde_json::Value 
 }
 
 async fn baresip_registers_and_unregisters(transport: Transport) {
-    let Some(bin) = require_tool("baresip", "baresip-core") else { return };
+    let Some(bin) = require_tool("baresip", "baresip-core") else {
+        return;
+    };
     let server = TestServer::start().await;
     let token = server.login("9001", "test-pass-9001").await;
     let mut phone = Baresip::start(&bin, server.sip, transport, "test-pass-1001");
@@ -241,7 +250,10 @@ async fn baresip_registers_and_unregisters(transport: Transport) {
         phone.log()
     );
     assert_eq!(last["contacts"], serde_json::json!([]), "{last:#}");
-    assert!(phone.wait_exit(Duration::from_secs(10)).await, "baresip did not quit after SIGTERM");
+    assert!(
+        phone.wait_exit(Duration::from_secs(10)).await,
+        "baresip did not quit after SIGTERM"
+    );
 
     drop(phone);
     server.stop().await;
@@ -259,7 +271,9 @@ async fn baresip_registers_over_tcp() {
 
 #[tokio::test]
 async fn baresip_with_a_wrong_password_is_not_registered() {
-    let Some(bin) = require_tool("baresip", "baresip-core") else { return };
+    let Some(bin) = require_tool("baresip", "baresip-core") else {
+        return;
+    };
     let server = TestServer::start().await;
     let token = server.login("9001", "test-pass-9001").await;
     let phone = Baresip::start(&bin, server.sip, Transport::Udp, "not-the-password");
@@ -270,16 +284,33 @@ async fn baresip_with_a_wrong_password_is_not_registered() {
         tokio::time::sleep(POLL_EVERY).await;
         let log = phone.log();
         let answered = log.contains("Authorization: Digest");
-        let final_refusal = log.lines().filter(|l| l.starts_with("SIP/2.0 401") || l.starts_with("SIP/2.0 403")).count() >= 2;
+        let final_refusal = log
+            .lines()
+            .filter(|l| l.starts_with("SIP/2.0 401") || l.starts_with("SIP/2.0 403"))
+            .count()
+            >= 2;
         if answered && final_refusal {
             refused = true;
             break;
         }
     }
-    assert!(refused, "baresip's answered REGISTER was not refused\n--- baresip log ---\n{}", phone.log());
+    assert!(
+        refused,
+        "baresip's answered REGISTER was not refused\n--- baresip log ---\n{}",
+        phone.log()
+    );
     let entry = agent(&server, &token, "1001").await;
-    assert_eq!(entry["registered"], false, "{entry:#}\n--- baresip log ---\n{}", phone.log());
-    assert!(!phone.log().contains("SIP/2.0 200"), "a 200 to a wrong password\n{}", phone.log());
+    assert_eq!(
+        entry["registered"],
+        false,
+        "{entry:#}\n--- baresip log ---\n{}",
+        phone.log()
+    );
+    assert!(
+        !phone.log().contains("SIP/2.0 200"),
+        "a 200 to a wrong password\n{}",
+        phone.log()
+    );
 
     drop(phone);
     server.stop().await;

@@ -80,7 +80,10 @@ impl SippRun {
         while let Some(line) = lines.next() {
             if line.starts_with("-----------------------------------------------") {
                 out.extend(current.take().map(|m| m.trim().to_owned()));
-                if lines.next().is_some_and(|kind| kind.contains("message received")) {
+                if lines
+                    .next()
+                    .is_some_and(|kind| kind.contains("message received"))
+                {
                     current = Some(String::new());
                 }
             } else if let Some(m) = current.as_mut() {
@@ -101,17 +104,15 @@ fn response_to(run: &SippRun, status: u16, cseq: &str) -> String {
 
 fn find_response(run: &SippRun, status: u16, cseq: &str) -> Option<String> {
     let status_line = format!("SIP/2.0 {status} ");
-    run.received()
-        .into_iter()
-        .rfind(|m| {
-            m.starts_with(&status_line)
-                && m.lines().any(|l| {
-                    let l = l.trim_end();
-                    l.split_once(':').is_some_and(|(name, value)| {
-                        name.trim().eq_ignore_ascii_case("CSeq") && value.trim() == cseq
-                    })
+    run.received().into_iter().rfind(|m| {
+        m.starts_with(&status_line)
+            && m.lines().any(|l| {
+                let l = l.trim_end();
+                l.split_once(':').is_some_and(|(name, value)| {
+                    name.trim().eq_ignore_ascii_case("CSeq") && value.trim() == cseq
                 })
-        })
+            })
+    })
 }
 
 /// The Contact header lines of a message (long or compact form).
@@ -161,7 +162,11 @@ async fn run_sipp(
     let messages = dir.path().join("messages.log");
     let screen = dir.path().join("screen.log");
     let scenario_path: PathBuf = scenarios_dir().join(scenario);
-    assert!(scenario_path.is_file(), "missing scenario {}", scenario_path.display());
+    assert!(
+        scenario_path.is_file(),
+        "missing scenario {}",
+        scenario_path.display()
+    );
 
     let mut cmd = tokio::process::Command::new(sipp);
     cmd.arg("-sf").arg(&scenario_path);
@@ -228,7 +233,10 @@ async fn assert_registered_as_sipp_sent(
     sipp_port: u16,
 ) {
     let entry = agent(server, id).await;
-    let expected_uri = format!("sip:{id}@127.0.0.1:{sipp_port};transport={}", transport.token());
+    let expected_uri = format!(
+        "sip:{id}@127.0.0.1:{sipp_port};transport={}",
+        transport.token()
+    );
     assert_eq!(
         entry["registered"], true,
         "{id} should be registered after SIPp's 200: {entry:#}\n--- SIP trace ---\n{}",
@@ -237,7 +245,11 @@ async fn assert_registered_as_sipp_sent(
     let contacts = entry["contacts"].as_array().expect("contacts is an array");
     assert_eq!(contacts.len(), 1, "one binding expected: {entry:#}");
     let c = &contacts[0];
-    assert_eq!(c["uri"], expected_uri.as_str(), "contact as SIPp sent it: {entry:#}");
+    assert_eq!(
+        c["uri"],
+        expected_uri.as_str(),
+        "contact as SIPp sent it: {entry:#}"
+    );
     let source = c["source"].as_str().expect("source is a string");
     match transport {
         // SIPp sends from its -p port over UDP.
@@ -246,7 +258,9 @@ async fn assert_registered_as_sipp_sent(
         Transport::Tcp => assert!(source.starts_with("TCP:127.0.0.1:"), "{entry:#}"),
     }
     // SIPp asked for Expires: 3600; the test config grants at most 3600.
-    let expires_in = c["expires_in_s"].as_u64().expect("expires_in_s is a number");
+    let expires_in = c["expires_in_s"]
+        .as_u64()
+        .expect("expires_in_s is a number");
     assert!(
         (3500..=3600).contains(&expires_in),
         "granted lifetime should be the hour asked for: {entry:#}"
@@ -256,26 +270,49 @@ async fn assert_registered_as_sipp_sent(
 
 #[tokio::test]
 async fn register_with_digest_auth_over_udp() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
     let port = free_port();
 
-    let run = run_sipp(&sipp, server.sip, "register-auth.xml", Some("agent-1001.csv"), Transport::Udp, port).await;
+    let run = run_sipp(
+        &sipp,
+        server.sip,
+        "register-auth.xml",
+        Some("agent-1001.csv"),
+        Transport::Udp,
+        port,
+    )
+    .await;
     run.assert_success();
     assert_registered_as_sipp_sent(&server, &run, "1001", Transport::Udp, port).await;
     let other = agent(&server, "1002").await;
-    assert_eq!(other["registered"], false, "only 1001 registered: {other:#}");
+    assert_eq!(
+        other["registered"], false,
+        "only 1001 registered: {other:#}"
+    );
 
     server.stop().await;
 }
 
 #[tokio::test]
 async fn register_with_digest_auth_over_tcp() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
     let port = free_port();
 
-    let run = run_sipp(&sipp, server.sip, "register-auth.xml", Some("agent-1001.csv"), Transport::Tcp, port).await;
+    let run = run_sipp(
+        &sipp,
+        server.sip,
+        "register-auth.xml",
+        Some("agent-1001.csv"),
+        Transport::Tcp,
+        port,
+    )
+    .await;
     run.assert_success();
     assert_registered_as_sipp_sent(&server, &run, "1001", Transport::Tcp, port).await;
 
@@ -284,7 +321,9 @@ async fn register_with_digest_auth_over_tcp() {
 
 #[tokio::test]
 async fn wrong_password_is_refused_and_nothing_is_bound() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
     let port = free_port();
 
@@ -313,10 +352,20 @@ async fn wrong_password_is_refused_and_nothing_is_bound() {
 
 #[tokio::test]
 async fn options_is_answered_over_udp() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
 
-    let run = run_sipp(&sipp, server.sip, "options.xml", None, Transport::Udp, free_port()).await;
+    let run = run_sipp(
+        &sipp,
+        server.sip,
+        "options.xml",
+        None,
+        Transport::Udp,
+        free_port(),
+    )
+    .await;
     run.assert_success();
 
     server.stop().await;
@@ -324,10 +373,20 @@ async fn options_is_answered_over_udp() {
 
 #[tokio::test]
 async fn options_is_answered_over_tcp() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
 
-    let run = run_sipp(&sipp, server.sip, "options.xml", None, Transport::Tcp, free_port()).await;
+    let run = run_sipp(
+        &sipp,
+        server.sip,
+        "options.xml",
+        None,
+        Transport::Tcp,
+        free_port(),
+    )
+    .await;
     run.assert_success();
 
     server.stop().await;
@@ -335,7 +394,9 @@ async fn options_is_answered_over_tcp() {
 
 #[tokio::test]
 async fn unregister_removes_the_binding() {
-    let Some(sipp) = require_tool("sipp", "sip-tester") else { return };
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
     let server = TestServer::start().await;
     let port = free_port();
 
@@ -366,7 +427,10 @@ async fn unregister_removes_the_binding() {
         "the 200 to Expires: 0 still lists the binding:\n{removed}"
     );
     let entry = agent(&server, "1001").await;
-    assert_eq!(entry["registered"], false, "binding should be gone: {entry:#}");
+    assert_eq!(
+        entry["registered"], false,
+        "binding should be gone: {entry:#}"
+    );
     assert_eq!(entry["contacts"], serde_json::json!([]), "{entry:#}");
 
     server.stop().await;
