@@ -16,10 +16,10 @@
 //! 0. An address that is locked out gets `403` before anything is parsed.
 //! 1. Step 1 (Request-URI domain) is not checked: this server serves one domain
 //!    and the digest realm names it; step 2 (`Require`) is the endpoint's job.
-//! 2. Step 3, authentication: [`DigestAuthenticator`] with `WWW-Authenticate`. No or foreign credentials → `401` (not a failure);
-//!    wrong credentials → `401`, an `AuthFailed` event and a failure counted against
-//!    the source address, which may lock it out (`403`, one `LockedOut` event);
-//!    unusable credentials → `400`.
+//! 2. Step 3, authentication: [`DigestAuthenticator`] with `WWW-Authenticate`. No
+//!    or foreign credentials → `401` (not a failure); wrong credentials → `401`, an
+//!    `AuthFailed` event and a failure counted against the source address, which
+//!    may lock it out (`403`, one `LockedOut` event); unusable credentials → `400`.
 //! 3. Steps 5 and 6, authorization: an agent may only register its own AOR. When
 //!    the To user is not the authenticated user we answer **403** (step 5 "MUST
 //!    return 403"), not 404 (step 6, "AOR not valid for the domain"): 404 would tell
