@@ -10,7 +10,11 @@ use hotline_config::Config;
 use crate::logging::{self, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "hotline", version, about = "Telephony and work-order server for a city service hotline")]
+#[command(
+    name = "hotline",
+    version,
+    about = "Telephony and work-order server for a city service hotline"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -117,7 +121,9 @@ pub fn serve(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
-    let server = crate::server::start(config).await.context("starting the server")?;
+    let server = crate::server::start(config)
+        .await
+        .context("starting the server")?;
     tracing::info!(sip = %server.sip_addr, http = %server.http_addr, "hotline serving");
     shutdown_signal().await;
     tracing::info!("shutting down");

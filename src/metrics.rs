@@ -22,16 +22,56 @@ pub struct Metrics {
 }
 
 const HELP: &[(&str, &str, &str)] = &[
-    ("hotline_sip_messages_received_total", "counter", "SIP messages received, by method (requests) or status (responses)."),
-    ("hotline_sip_messages_sent_total", "counter", "SIP messages sent, by method (requests) or status (responses)."),
-    ("hotline_sip_parse_errors_total", "counter", "Messages that could not be parsed or framed, by transport."),
-    ("hotline_sip_registrations_total", "counter", "Registrar outcomes: registered, refreshed, removed, expired, auth_failed, locked_out."),
-    ("hotline_sip_registered_contacts", "gauge", "Contacts currently bound by the registrar."),
-    ("hotline_sip_transactions", "gauge", "Live SIP transactions."),
-    ("hotline_sip_tcp_connections", "gauge", "Open SIP TCP connections."),
-    ("hotline_sip_tcp_refused_total", "counter", "TCP connections refused or closed by a limit, by reason."),
-    ("hotline_sip_udp_dropped_total", "counter", "UDP datagrams dropped because the SIP core was saturated."),
-    ("hotline_http_logins_total", "counter", "HTTP API log-in attempts, by outcome."),
+    (
+        "hotline_sip_messages_received_total",
+        "counter",
+        "SIP messages received, by method (requests) or status (responses).",
+    ),
+    (
+        "hotline_sip_messages_sent_total",
+        "counter",
+        "SIP messages sent, by method (requests) or status (responses).",
+    ),
+    (
+        "hotline_sip_parse_errors_total",
+        "counter",
+        "Messages that could not be parsed or framed, by transport.",
+    ),
+    (
+        "hotline_sip_registrations_total",
+        "counter",
+        "Registrar outcomes: registered, refreshed, removed, expired, auth_failed, locked_out.",
+    ),
+    (
+        "hotline_sip_registered_contacts",
+        "gauge",
+        "Contacts currently bound by the registrar.",
+    ),
+    (
+        "hotline_sip_transactions",
+        "gauge",
+        "Live SIP transactions.",
+    ),
+    (
+        "hotline_sip_tcp_connections",
+        "gauge",
+        "Open SIP TCP connections.",
+    ),
+    (
+        "hotline_sip_tcp_refused_total",
+        "counter",
+        "TCP connections refused or closed by a limit, by reason.",
+    ),
+    (
+        "hotline_sip_udp_dropped_total",
+        "counter",
+        "UDP datagrams dropped because the SIP core was saturated.",
+    ),
+    (
+        "hotline_http_logins_total",
+        "counter",
+        "HTTP API log-in attempts, by outcome.",
+    ),
 ];
 
 /// The label set of a SIP message from its first line, e.g. `method="REGISTER"`
@@ -40,15 +80,19 @@ pub fn sip_label(first_line: &[u8]) -> String {
     if let Some(rest) = first_line.strip_prefix(b"SIP/2.0 ") {
         let code = rest.get(..3).unwrap_or_default();
         if code.len() == 3 && code.iter().all(u8::is_ascii_digit) {
-            return format!("kind=\"response\",status=\"{}\"", String::from_utf8_lossy(code));
+            return format!(
+                "kind=\"response\",status=\"{}\"",
+                String::from_utf8_lossy(code)
+            );
         }
         return "kind=\"response\",status=\"invalid\"".to_owned();
     }
     let token = first_line.split(|&b| b == b' ').next().unwrap_or_default();
     let method = match token {
-        b"INVITE" | b"ACK" | b"BYE" | b"CANCEL" | b"REGISTER" | b"OPTIONS" | b"INFO"
-        | b"REFER" | b"NOTIFY" | b"SUBSCRIBE" | b"MESSAGE" | b"PRACK" | b"UPDATE"
-        | b"PUBLISH" => String::from_utf8_lossy(token).into_owned(),
+        b"INVITE" | b"ACK" | b"BYE" | b"CANCEL" | b"REGISTER" | b"OPTIONS" | b"INFO" | b"REFER"
+        | b"NOTIFY" | b"SUBSCRIBE" | b"MESSAGE" | b"PRACK" | b"UPDATE" | b"PUBLISH" => {
+            String::from_utf8_lossy(token).into_owned()
+        }
         _ => "other".to_owned(),
     };
     format!("kind=\"request\",method=\"{method}\"")
@@ -77,7 +121,10 @@ impl Metrics {
 
     /// Counts one SIP message by its wire bytes.
     pub fn sip_message(&self, dir: Direction, data: &[u8]) {
-        let first = data.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or_default();
+        let first = data
+            .split(|&b| b == b'\r' || b == b'\n')
+            .next()
+            .unwrap_or_default();
         let name = match dir {
             Direction::In => "hotline_sip_messages_received_total",
             Direction::Out => "hotline_sip_messages_sent_total",
@@ -94,8 +141,16 @@ impl Metrics {
 
     /// The Prometheus text exposition (version 0.0.4).
     pub fn render(&self) -> String {
-        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let counters = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let gauges = self
+            .gauges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut out = String::new();
         for (name, kind, help) in HELP {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -133,10 +188,22 @@ mod tests {
 
     #[test]
     fn labels_from_first_lines() {
-        assert_eq!(sip_label(b"REGISTER sip:x SIP/2.0"), "kind=\"request\",method=\"REGISTER\"");
-        assert_eq!(sip_label(b"FOO sip:x SIP/2.0"), "kind=\"request\",method=\"other\"");
-        assert_eq!(sip_label(b"SIP/2.0 401 Unauthorized"), "kind=\"response\",status=\"401\"");
-        assert_eq!(sip_label(b"SIP/2.0 4x1 Bad"), "kind=\"response\",status=\"invalid\"");
+        assert_eq!(
+            sip_label(b"REGISTER sip:x SIP/2.0"),
+            "kind=\"request\",method=\"REGISTER\""
+        );
+        assert_eq!(
+            sip_label(b"FOO sip:x SIP/2.0"),
+            "kind=\"request\",method=\"other\""
+        );
+        assert_eq!(
+            sip_label(b"SIP/2.0 401 Unauthorized"),
+            "kind=\"response\",status=\"401\""
+        );
+        assert_eq!(
+            sip_label(b"SIP/2.0 4x1 Bad"),
+            "kind=\"response\",status=\"invalid\""
+        );
     }
 
     #[test]
@@ -146,7 +213,9 @@ mod tests {
         m.sip_message(Direction::In, b"OPTIONS sip:x SIP/2.0\r\n\r\n");
         m.set_gauge("hotline_sip_tcp_connections", "", 3);
         let text = m.render();
-        assert!(text.contains("hotline_sip_messages_received_total{kind=\"request\",method=\"OPTIONS\"} 2"));
+        assert!(text.contains(
+            "hotline_sip_messages_received_total{kind=\"request\",method=\"OPTIONS\"} 2"
+        ));
         assert!(text.contains("hotline_sip_tcp_connections 3"));
         assert!(text.contains("hotline_sip_parse_errors_total 0"));
         assert!(text.contains("# TYPE hotline_sip_registered_contacts gauge"));

@@ -45,7 +45,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         config: config.clone(),
         metrics: metrics.clone(),
         bindings: sip.bindings.clone(),
-        sessions: Arc::new(SessionStore::new(Duration::from_secs(config.http.token_ttl_s))),
+        sessions: Arc::new(SessionStore::new(Duration::from_secs(
+            config.http.token_ttl_s,
+        ))),
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx.clone();
@@ -76,7 +78,10 @@ impl Server {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let all = futures_join_all(self.tasks);
-        if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .is_err()
+        {
             tracing::warn!("some tasks did not stop within 10 s");
         }
     }

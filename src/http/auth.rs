@@ -101,7 +101,9 @@ impl SessionStore {
             f.retain(|_, x| x.locked_until.is_some_and(|u| u > now));
         }
         let e = f.entry(ip).or_default();
-        if e.window_start.is_none_or(|s| now.duration_since(s) > FAILURE_WINDOW) {
+        if e.window_start
+            .is_none_or(|s| now.duration_since(s) > FAILURE_WINDOW)
+        {
             e.window_start = Some(now);
             e.count = 0;
         }
@@ -144,7 +146,9 @@ pub(super) async fn login(
     let ip = client_ip(&req).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let now = Instant::now();
     if state.sessions.locked(ip, now) {
-        state.metrics.inc("hotline_http_logins_total", "outcome=\"locked_out\"");
+        state
+            .metrics
+            .inc("hotline_http_logins_total", "outcome=\"locked_out\"");
         return Err(ApiError::TooManyAttempts);
     }
     let body = to_bytes(req.into_body(), 16 * 1024)
@@ -169,14 +173,18 @@ pub(super) async fn login(
         }
     }
     let Some(principal) = found else {
-        state.metrics.inc("hotline_http_logins_total", "outcome=\"failed\"");
+        state
+            .metrics
+            .inc("hotline_http_logins_total", "outcome=\"failed\"");
         if state.sessions.fail(ip, now) {
             tracing::warn!(%ip, "HTTP log-in locked out after repeated failures");
         }
         return Err(ApiError::BadCredentials);
     };
     state.sessions.succeed(ip);
-    state.metrics.inc("hotline_http_logins_total", "outcome=\"ok\"");
+    state
+        .metrics
+        .inc("hotline_http_logins_total", "outcome=\"ok\"");
     let role = principal.role.clone();
     let (token, expires) = state.sessions.open(principal, now);
     let expires_at = SystemTime::now() + expires.duration_since(now);

@@ -62,7 +62,10 @@ async fn health() -> Json<serde_json::Value> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -108,10 +111,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
                     uri: b.contact.clone(),
                     source: b.source.clone(),
                     expires_at: b.expires_at,
-                    expires_in_s: b
-                        .expires_at
-                        .duration_since(now)
-                        .map_or(0, |d| d.as_secs()),
+                    expires_in_s: b.expires_at.duration_since(now).map_or(0, |d| d.as_secs()),
                 })
                 .collect();
             AgentView {

@@ -37,9 +37,17 @@ const CORE_QUEUE: usize = 8192;
 /// What the socket tasks hand the core.
 #[derive(Debug)]
 pub(crate) enum CoreInput {
-    Packet { from: Remote, data: Bytes },
-    TcpOpened { peer: SocketAddr, writer: mpsc::Sender<Bytes> },
-    TcpClosed { peer: SocketAddr },
+    Packet {
+        from: Remote,
+        data: Bytes,
+    },
+    TcpOpened {
+        peer: SocketAddr,
+        writer: mpsc::Sender<Bytes>,
+    },
+    TcpClosed {
+        peer: SocketAddr,
+    },
 }
 
 /// The running SIP side.
@@ -70,6 +78,7 @@ pub async fn start(
         tcp_writers: HashMap::new(),
         metrics: metrics.clone(),
         bindings: bindings_tx,
+        parse_warnings: RateLimit::new(Duration::from_secs(10)),
     };
     let tasks = vec![
         tokio::spawn(core.run(core_rx, shutdown.clone())),
@@ -151,6 +160,38 @@ struct Core {
     tcp_writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     metrics: Arc<Metrics>,
     bindings: watch::Sender<Arc<Vec<BindingSnapshot>>>,
+    parse_warnings: RateLimit,
+}
+
+/// At most one warning per `every`; counts what it suppressed in between, so a
+/// flood of garbage cannot flood the log (DESIGN.md Telephony 1).
+struct RateLimit {
+    every: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    fn new(every: Duration) -> Self {
+        Self {
+            every,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(suppressed since the last one)` when a warning may be logged now.
+    fn allow(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) < self.every)
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
+    }
 }
 
 impl Core {
@@ -178,13 +219,19 @@ impl Core {
             }
             CoreInput::TcpOpened { peer, writer } => {
                 self.tcp_writers.insert(peer, writer);
-                self.metrics
-                    .set_gauge("hotline_sip_tcp_connections", "", gauge(self.tcp_writers.len()));
+                self.metrics.set_gauge(
+                    "hotline_sip_tcp_connections",
+                    "",
+                    gauge(self.tcp_writers.len()),
+                );
             }
             CoreInput::TcpClosed { peer } => {
                 self.tcp_writers.remove(&peer);
-                self.metrics
-                    .set_gauge("hotline_sip_tcp_connections", "", gauge(self.tcp_writers.len()));
+                self.metrics.set_gauge(
+                    "hotline_sip_tcp_connections",
+                    "",
+                    gauge(self.tcp_writers.len()),
+                );
             }
         }
     }
@@ -235,9 +282,13 @@ impl Core {
                     Transport::Udp => "udp",
                     Transport::Tcp => "tcp",
                 };
-                self.metrics
-                    .inc("hotline_sip_parse_errors_total", format!("transport=\"{transport}\""));
-                tracing::debug!(%from, "unparseable SIP message: {error}");
+                self.metrics.inc(
+                    "hotline_sip_parse_errors_total",
+                    format!("transport=\"{transport}\""),
+                );
+                if let Some(suppressed) = self.parse_warnings.allow(Instant::now()) {
+                    tracing::warn!(%from, suppressed, "unparseable SIP message: {error}");
+                }
             }
             Event::Registrar(ev) => {
                 let outcome = match &ev {
@@ -309,4 +360,21 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// dropped here, so callers' futures stay `Send`).
 pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_lets_one_warning_through_per_period_and_counts_the_rest() {
+        let mut r = RateLimit::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(r.allow(t0), Some(0));
+        for i in 1..=5 {
+            assert_eq!(r.allow(t0 + Duration::from_secs(i)), None);
+        }
+        assert_eq!(r.allow(t0 + Duration::from_secs(10)), Some(5));
+        assert_eq!(r.allow(t0 + Duration::from_secs(11)), None);
+    }
 }

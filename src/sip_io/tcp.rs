@@ -53,7 +53,10 @@ pub(super) async fn accept_loop(
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            metrics.inc("hotline_sip_tcp_refused_total", "reason=\"max_connections\"");
+            metrics.inc(
+                "hotline_sip_tcp_refused_total",
+                "reason=\"max_connections\"",
+            );
             tracing::warn!(%peer, "TCP connection refused: {} open", limits.max_connections);
             drop(stream);
             continue;
@@ -126,7 +129,11 @@ async fn connection(
         loop {
             match decoder.next_frame() {
                 Ok(Some(Frame::Message(data))) => {
-                    if core.send(CoreInput::Packet { from: remote, data }).await.is_err() {
+                    if core
+                        .send(CoreInput::Packet { from: remote, data })
+                        .await
+                        .is_err()
+                    {
                         failed = Some("core stopped");
                         break;
                     }
@@ -158,11 +165,17 @@ async fn connection(
         "closed" | "shutdown" => tracing::debug!(%peer, "TCP connection closed ({reason})"),
         "too_large" | "bad_content_length" => {
             metrics.inc("hotline_sip_parse_errors_total", "transport=\"tcp\"");
-            metrics.inc("hotline_sip_tcp_refused_total", format!("reason=\"{reason}\""));
+            metrics.inc(
+                "hotline_sip_tcp_refused_total",
+                format!("reason=\"{reason}\""),
+            );
             tracing::info!(%peer, "TCP connection closed: {reason}");
         }
         _ => {
-            metrics.inc("hotline_sip_tcp_refused_total", format!("reason=\"{reason}\""));
+            metrics.inc(
+                "hotline_sip_tcp_refused_total",
+                format!("reason=\"{reason}\""),
+            );
             tracing::debug!(%peer, "TCP connection closed: {reason}");
         }
     }
