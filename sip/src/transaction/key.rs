@@ -59,8 +59,13 @@ impl Eq for Caseless {}
 
 impl Hash for Caseless {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for b in self.0.bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+        // Lower-cased in stack chunks: one hasher call per chunk, not per byte.
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
         }
         // A terminator keeps ("ab", "c") and ("a", "bc") apart in composite keys.
         state.write_u8(0xff);
