@@ -15,10 +15,12 @@
 //! - [`endpoint`]: the user-agent core that routes requests to the registrar,
 //!   OPTIONS and the "not implemented" answers.
 
+pub mod dialog;
 pub mod digest;
 pub mod endpoint;
 mod error;
 pub mod framing;
+pub mod media_ports;
 pub mod message;
 pub mod net;
 pub mod registrar;
