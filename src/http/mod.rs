@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod files;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
