@@ -266,6 +266,12 @@ async fn assert_registered_as_sipp_sent(
         "granted lifetime should be the hour asked for: {entry:#}"
     );
     assert!(c["expires_at"].is_string(), "{entry:#}");
+    // The 200 itself lists the binding (RFC 3261 10.3 step 8).
+    let ok = response_to(run, 200, "2 REGISTER");
+    assert!(
+        contact_lines(&ok).iter().any(|l| l.contains(&expected_uri)),
+        "the 200 should list {expected_uri}:\n{ok}"
+    );
 }
 
 #[tokio::test]
