@@ -31,6 +31,18 @@ impl ByteStr {
         sub(&self.0, self.as_str(), 0, start, end)
     }
 
+    /// `self[start..end]` sharing the buffer, checked in O(1): `self` is UTF-8, so a
+    /// slice between two character boundaries is too. `None` when out of range or
+    /// not on boundaries.
+    pub(super) fn sub(&self, start: usize, end: usize) -> Option<ByteStr> {
+        let b: &[u8] = &self.0;
+        let boundary = |i: usize| i == b.len() || (i < b.len() && (b[i] as i8) >= -0x40);
+        if start > end || !boundary(start) || !boundary(end) {
+            return None;
+        }
+        Some(ByteStr(self.0.slice(start..end)))
+    }
+
     /// Wraps bytes the caller has proven to be UTF-8 (a slice between character
     /// boundaries of a validated buffer, see [`sub`]).
     pub(super) fn from_utf8_unchecked(bytes: Bytes) -> Self {

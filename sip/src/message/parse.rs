@@ -2,9 +2,9 @@ use bytes::Bytes;
 
 use super::bytestr::sub;
 use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
+use super::typed::{cseq_parts, header_error, validate_contact, validate_name_addr, validate_via};
 use super::{
-    ByteStr, CSeq, ContactValue, Header, HeaderName, Headers, Message, Method, NameAddr, Request,
-    Response, Uri, Via,
+    ByteStr, Header, HeaderName, Headers, Message, Method, NameAddr, Request, Response, Uri,
 };
 
 /// Why a message was rejected.
@@ -377,11 +377,6 @@ fn status_line(
     Ok((status, reason))
 }
 
-fn header_error(name: HeaderName, why: &str) -> ParseError {
-    let detail = format!("invalid {name} header: {why}");
-    ParseError::new(ParseErrorKind::Header(name), detail)
-}
-
 fn duplicate(name: HeaderName) -> ParseError {
     let detail = format!("more than one {name} header");
     ParseError::new(ParseErrorKind::DuplicateHeader(name), detail)
@@ -414,16 +409,16 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
         let value = &header.value;
         match header.name {
             HeaderName::Via => {
-                Via::parse_list(value)?;
+                validate_via(value)?;
                 seen.via = true;
             }
             HeaderName::From => {
                 once(&mut seen.from, HeaderName::From)?;
-                NameAddr::parse_as(value, HeaderName::From)?;
+                validate_name_addr(value, HeaderName::From)?;
             }
             HeaderName::To => {
                 once(&mut seen.to, HeaderName::To)?;
-                NameAddr::parse_as(value, HeaderName::To)?;
+                validate_name_addr(value, HeaderName::To)?;
             }
             HeaderName::CallId => {
                 once(&mut seen.call_id, HeaderName::CallId)?;
@@ -431,9 +426,10 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
             }
             HeaderName::CSeq => {
                 once(&mut seen.cseq, HeaderName::CSeq)?;
-                let cseq = CSeq::parse(value)?;
+                let (_, (a, b)) = cseq_parts(value.as_bytes())
+                    .map_err(|why| header_error(HeaderName::CSeq, why))?;
                 if let Some(method) = method {
-                    if cseq.method.as_str() != method.as_str() {
+                    if &value.as_bytes()[a..b] != method.as_str().as_bytes() {
                         return Err(header_error(
                             HeaderName::CSeq,
                             "method does not match the request line",
@@ -449,23 +445,7 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
                 once(&mut seen.expires, HeaderName::Expires)?;
                 delta_seconds(value)?;
             }
-            HeaderName::Contact => {
-                for contact in ContactValue::parse_list(value)? {
-                    if let ContactValue::Addr(addr) = &contact {
-                        if let Some(expires) = addr.params.get("expires") {
-                            let ok = expires
-                                .and_then(|v| parse_number(v.as_bytes(), u64::from(u32::MAX)))
-                                .is_some();
-                            if !ok {
-                                return Err(header_error(
-                                    HeaderName::Contact,
-                                    "expires parameter is not delta-seconds below 2^32",
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+            HeaderName::Contact => validate_contact(value)?,
             HeaderName::ContentLength => {
                 if content_length.is_some() {
                     return Err(duplicate(HeaderName::ContentLength));

@@ -4,7 +4,6 @@
 //! Everything works on bytes of text that is already known to be UTF-8; slices are
 //! cut only next to ASCII delimiters, so they stay UTF-8 (see `bytestr::sub`).
 
-use super::bytestr::sub;
 use super::{ByteStr, Params};
 
 /// `token` (RFC 3261 §25.1).
@@ -117,10 +116,14 @@ pub(super) fn parse_number(s: &[u8], max: u64) -> Option<u64> {
     Some(n)
 }
 
-/// A position in a header value, with the value's bytes and the buffer they share.
+/// A position in a header value (UTF-8 by the `ByteStr` invariant, so it is
+/// scanned as bytes and never re-validated).
+///
+/// Parsers over a cursor take `const BUILD: bool`: with `false` they only
+/// validate, and skip every slice, copy and allocation (parse-time validation);
+/// with `true` they build the typed value.
 pub(super) struct Cursor<'a> {
     pub(super) src: &'a ByteStr,
-    pub(super) text: &'a str,
     pub(super) b: &'a [u8],
     pub(super) pos: usize,
 }
@@ -130,11 +133,9 @@ pub(super) type Fail = &'static str;
 
 impl<'a> Cursor<'a> {
     pub(super) fn new(src: &'a ByteStr) -> Self {
-        let text = src.as_str();
         Cursor {
             src,
-            text,
-            b: text.as_bytes(),
+            b: src.as_bytes(),
             pos: 0,
         }
     }
@@ -179,9 +180,19 @@ impl<'a> Cursor<'a> {
         (start, self.pos)
     }
 
-    /// A slice of the value as a `ByteStr` sharing the buffer.
-    pub(super) fn slice(&self, start: usize, end: usize) -> Result<ByteStr, Fail> {
-        sub(self.src.as_bytes(), self.text, 0, start, end).ok_or("invalid UTF-8 boundary")
+    /// A slice of the value sharing the buffer (an empty placeholder when only
+    /// validating).
+    #[inline]
+    pub(super) fn slice<const BUILD: bool>(
+        &self,
+        start: usize,
+        end: usize,
+    ) -> Result<ByteStr, Fail> {
+        if BUILD {
+            self.src.sub(start, end).ok_or("invalid UTF-8 boundary")
+        } else {
+            Ok(ByteStr::default())
+        }
     }
 
     /// A `token`, at least one character.
@@ -204,7 +215,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// `*( SEMI generic-param )`, stopping before anything else (a comma, the end).
-    pub(super) fn params(&mut self) -> Result<Params, Fail> {
+    /// `check` sees each name and value (for checks that must happen while only
+    /// validating, e.g. Contact's `expires`).
+    pub(super) fn params<const BUILD: bool>(
+        &mut self,
+        mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), Fail>,
+    ) -> Result<Params, Fail> {
         let mut params = Vec::new();
         while self.eat(b';') {
             self.skip_ws();
@@ -212,7 +228,6 @@ impl<'a> Cursor<'a> {
             if na == nb {
                 return Err("empty parameter name");
             }
-            let name = self.slice(na, nb)?;
             let value = if self.eat(b'=') {
                 self.skip_ws();
                 let (va, vb) = if self.peek() == Some(b'"') {
@@ -224,14 +239,26 @@ impl<'a> Cursor<'a> {
                 if va == vb {
                     return Err("empty parameter value");
                 }
-                Some(self.slice(va, vb)?)
+                Some((va, vb))
             } else {
                 None
             };
-            params.push((name, value));
+            check(&self.b[na..nb], value.map(|(a, b)| &self.b[a..b]))?;
+            if BUILD {
+                let value = match value {
+                    Some((a, b)) => Some(self.slice::<true>(a, b)?),
+                    None => None,
+                };
+                params.push((self.slice::<true>(na, nb)?, value));
+            }
         }
         Ok(Params(params))
     }
+}
+
+/// A `check` for [`Cursor::params`] that accepts everything.
+pub(super) fn any_param(_: &[u8], _: Option<&[u8]>) -> Result<(), Fail> {
+    Ok(())
 }
 
 /// Scans a quoted string whose opening `"` is at `start` (RFC 3261 §25.1 `quoted-string`);

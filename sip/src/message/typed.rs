@@ -1,11 +1,13 @@
 //! Typed views of the headers the stack relies on. Each parses from a header
 //! value and prints back to the wire form (`Display`).
 
-use super::scan::{unquote, write_quoted, Cursor, Fail, TOKEN};
+use super::scan::{
+    any_param, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail, TOKEN,
+};
 use super::uri::{parse_host, parse_port, parse_uri};
 use super::{ByteStr, HeaderName, Host, Method, ParseError, ParseErrorKind, Uri};
 
-fn header_error(name: HeaderName, why: Fail) -> ParseError {
+pub(super) fn header_error(name: HeaderName, why: Fail) -> ParseError {
     let detail = format!("invalid {name} header: {why}");
     ParseError::new(ParseErrorKind::Header(name), detail)
 }
@@ -55,7 +57,7 @@ impl Via {
     /// [`parse_list`](Self::parse_list)).
     pub fn parse(value: &ByteStr) -> Result<Via, ParseError> {
         let mut cur = Cursor::new(value);
-        via_at(&mut cur)
+        via_at::<true>(&mut cur)
             .and_then(|via| {
                 if cur.at_end() {
                     Ok(via)
@@ -71,7 +73,7 @@ impl Via {
         let mut cur = Cursor::new(value);
         let mut out = Vec::with_capacity(1);
         loop {
-            out.push(via_at(&mut cur).map_err(|why| header_error(HeaderName::Via, why))?);
+            out.push(via_at::<true>(&mut cur).map_err(|why| header_error(HeaderName::Via, why))?);
             if cur.at_end() {
                 return Ok(out);
             }
@@ -82,7 +84,7 @@ impl Via {
 
     /// The first value of a Via line, without looking at the others.
     pub(super) fn parse_first(value: &ByteStr) -> Result<Via, ParseError> {
-        via_at(&mut Cursor::new(value)).map_err(|why| header_error(HeaderName::Via, why))
+        via_at::<true>(&mut Cursor::new(value)).map_err(|why| header_error(HeaderName::Via, why))
     }
     /// The branch parameter; RFC 3261 branches start with `z9hG4bK`.
     pub fn branch(&self) -> Option<&str> {
@@ -117,28 +119,47 @@ impl CSeq {
 const MAX_CSEQ: u64 = (1 << 31) - 1;
 
 fn cseq(value: &ByteStr) -> Result<CSeq, Fail> {
-    let mut cur = Cursor::new(value);
-    cur.skip_ws();
-    let start = cur.pos;
-    while cur.peek().is_some_and(|c| c.is_ascii_digit()) {
-        cur.pos += 1;
+    let (seq, (a, b)) = cseq_parts(value.as_bytes())?;
+    let method = value.sub(a, b).ok_or("invalid UTF-8 boundary")?;
+    Ok(CSeq {
+        seq,
+        method: Method::from_bytestr(method),
+    })
+}
+
+/// The sequence number and the span of the method of a CSeq value.
+pub(super) fn cseq_parts(b: &[u8]) -> Result<(u32, (usize, usize)), Fail> {
+    let mut i = 0;
+    while i < b.len() && is_ws(b[i]) {
+        i += 1;
     }
-    let seq = super::scan::parse_number(&cur.b[start..cur.pos], MAX_CSEQ)
-        .ok_or("sequence number missing or not below 2^31")?;
-    if !cur.peek().is_some_and(super::scan::is_ws) {
+    let start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let seq =
+        parse_number(&b[start..i], MAX_CSEQ).ok_or("sequence number missing or not below 2^31")?;
+    if !b.get(i).copied().is_some_and(is_ws) {
         return Err("expected a space after the sequence number");
     }
-    cur.skip_ws();
-    let (a, b) = cur.token().map_err(|_| "invalid method")?;
-    let method = Method::from_bytestr(cur.slice(a, b)?);
-    cur.skip_ws();
-    if !cur.at_end() {
+    while i < b.len() && is_ws(b[i]) {
+        i += 1;
+    }
+    let method_start = i;
+    while i < b.len() && is(b[i], TOKEN) {
+        i += 1;
+    }
+    if i == method_start {
+        return Err("invalid method");
+    }
+    let method_end = i;
+    while i < b.len() && is_ws(b[i]) {
+        i += 1;
+    }
+    if i != b.len() {
         return Err("unexpected text after the method");
     }
-    Ok(CSeq {
-        seq: seq as u32,
-        method,
-    })
+    Ok((seq as u32, (method_start, method_end)))
 }
 
 /// A name-addr or addr-spec with header parameters: From, To, Contact, Route...
@@ -159,7 +180,7 @@ impl NameAddr {
     /// Like [`parse`](Self::parse), naming `header` in the error.
     pub fn parse_as(value: &ByteStr, header: HeaderName) -> Result<NameAddr, ParseError> {
         let mut cur = Cursor::new(value);
-        name_addr_at(&mut cur)
+        name_addr_at::<true>(&mut cur, any_param)
             .and_then(|a| {
                 if cur.at_end() {
                     Ok(a)
@@ -175,7 +196,10 @@ impl NameAddr {
         let mut cur = Cursor::new(value);
         let mut out = Vec::with_capacity(1);
         loop {
-            out.push(name_addr_at(&mut cur).map_err(|why| header_error(header.clone(), why))?);
+            out.push(
+                name_addr_at::<true>(&mut cur, any_param)
+                    .map_err(|why| header_error(header.clone(), why))?,
+            );
             if cur.at_end() {
                 return Ok(out);
             }
@@ -204,29 +228,9 @@ pub type Contact = Vec<ContactValue>;
 impl ContactValue {
     /// Parses every comma-separated value of one Contact header line.
     pub fn parse_list(value: &ByteStr) -> Result<Contact, ParseError> {
-        let mut cur = Cursor::new(value);
-        cur.skip_ws();
-        if cur.peek() == Some(b'*') {
-            let mark = cur.pos;
-            cur.pos += 1;
-            cur.skip_ws();
-            if cur.at_end() {
-                return Ok(vec![ContactValue::Star]);
-            }
-            // A display name may start with "*" (it is a token character).
-            cur.pos = mark;
-        }
-        let mut out = Vec::with_capacity(1);
-        loop {
-            let addr =
-                name_addr_at(&mut cur).map_err(|why| header_error(HeaderName::Contact, why))?;
-            out.push(ContactValue::Addr(addr));
-            if cur.at_end() {
-                return Ok(out);
-            }
-            cur.pos += 1;
-        }
+        contact_list::<true>(value).map_err(|why| header_error(HeaderName::Contact, why))
     }
+
     /// The `expires` parameter, if present and valid.
     pub fn expires(&self) -> Option<u32> {
         match self {
@@ -240,9 +244,86 @@ impl ContactValue {
     }
 }
 
+/// Every value of a Contact line; with `BUILD` false, validation only (each
+/// `expires` must be delta-seconds below 2^32) and an empty result.
+fn contact_list<const BUILD: bool>(value: &ByteStr) -> Result<Contact, Fail> {
+    let mut cur = Cursor::new(value);
+    cur.skip_ws();
+    if cur.peek() == Some(b'*') {
+        let mark = cur.pos;
+        cur.pos += 1;
+        cur.skip_ws();
+        if cur.at_end() {
+            return Ok(if BUILD {
+                vec![ContactValue::Star]
+            } else {
+                Vec::new()
+            });
+        }
+        // A display name may start with "*" (it is a token character).
+        cur.pos = mark;
+    }
+    let mut out = Vec::new();
+    loop {
+        let addr = name_addr_at::<BUILD>(&mut cur, check_contact_expires)?;
+        if BUILD {
+            out.push(ContactValue::Addr(addr));
+        }
+        if cur.at_end() {
+            return Ok(out);
+        }
+        cur.pos += 1;
+    }
+}
+
+/// RFC 3261 §20.10: `c-p-expires = "expires" EQUAL delta-seconds`.
+fn check_contact_expires(name: &[u8], value: Option<&[u8]>) -> Result<(), Fail> {
+    if name.eq_ignore_ascii_case(b"expires")
+        && value
+            .and_then(|v| parse_number(v, u64::from(u32::MAX)))
+            .is_none()
+    {
+        return Err("expires parameter is not delta-seconds below 2^32");
+    }
+    Ok(())
+}
+
+/// Validates a Via line (every value) without building anything.
+pub(super) fn validate_via(value: &ByteStr) -> Result<(), ParseError> {
+    let mut cur = Cursor::new(value);
+    loop {
+        via_at::<false>(&mut cur).map_err(|why| header_error(HeaderName::Via, why))?;
+        if cur.at_end() {
+            return Ok(());
+        }
+        cur.pos += 1;
+    }
+}
+
+/// Validates a From/To value without building anything.
+pub(super) fn validate_name_addr(value: &ByteStr, header: HeaderName) -> Result<(), ParseError> {
+    let mut cur = Cursor::new(value);
+    name_addr_at::<false>(&mut cur, any_param)
+        .and_then(|_| {
+            if cur.at_end() {
+                Ok(())
+            } else {
+                Err("more than one value")
+            }
+        })
+        .map_err(|why| header_error(header, why))
+}
+
+/// Validates a Contact line without building anything.
+pub(super) fn validate_contact(value: &ByteStr) -> Result<(), ParseError> {
+    contact_list::<false>(value)
+        .map(drop)
+        .map_err(|why| header_error(HeaderName::Contact, why))
+}
+
 /// One via-parm at the cursor (RFC 3261 §20.42, with LWS around every separator as
 /// §25.1 allows); stops at the end or on the comma before the next value.
-fn via_at(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
+pub(super) fn via_at<const BUILD: bool>(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
     cur.skip_ws();
     let (a, b) = cur.token().map_err(|_| "missing protocol name")?;
     if !cur.b[a..b].eq_ignore_ascii_case(b"SIP") {
@@ -261,16 +342,20 @@ fn via_at(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
     }
     cur.skip_ws();
     let (a, b) = cur.token().map_err(|_| "missing transport")?;
-    let transport = if cur.b[a..b].iter().any(u8::is_ascii_lowercase) {
-        ByteStr::from(cur.text[a..b].to_ascii_uppercase())
+    let transport = if BUILD && cur.b[a..b].iter().any(u8::is_ascii_lowercase) {
+        let upper: String = cur.b[a..b]
+            .iter()
+            .map(|c| c.to_ascii_uppercase() as char)
+            .collect();
+        ByteStr::from(upper)
     } else {
-        cur.slice(a, b)?
+        cur.slice::<BUILD>(a, b)?
     };
-    if !cur.peek().is_some_and(super::scan::is_ws) {
+    if !cur.peek().is_some_and(is_ws) {
         return Err("expected a space before sent-by");
     }
     cur.skip_ws();
-    let (host, end) = parse_host(cur.src, cur.text, cur.pos)?;
+    let (host, end) = parse_host::<BUILD>(cur.src, 0, cur.b, cur.pos)?;
     cur.pos = end;
     let mut port = None;
     if cur.eat(b':') {
@@ -281,7 +366,7 @@ fn via_at(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
         }
         port = Some(parse_port(&cur.b[start..cur.pos])?);
     }
-    let params = cur.params()?;
+    let params = cur.params::<BUILD>(any_param)?;
     cur.skip_ws();
     if !cur.at_end() && cur.peek() != Some(b',') {
         return Err("unexpected character");
@@ -296,34 +381,41 @@ fn via_at(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
 
 /// One `(name-addr / addr-spec) *(SEMI generic-param)` at the cursor (RFC 3261
 /// §20.10, §20.20, §20.39); stops at the end or on a comma before the next value.
-fn name_addr_at(cur: &mut Cursor<'_>) -> Result<NameAddr, Fail> {
+pub(super) fn name_addr_at<const BUILD: bool>(
+    cur: &mut Cursor<'_>,
+    check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), Fail>,
+) -> Result<NameAddr, Fail> {
     cur.skip_ws();
     let mut display = None;
     let bracketed = if cur.peek() == Some(b'"') {
         let (a, b, escaped) = cur.quoted()?;
-        let inner = &cur.text[a + 1..b - 1];
-        display = Some(if escaped {
-            ByteStr::from(unquote(inner))
+        if BUILD {
+            display = Some(if escaped {
+                let inner =
+                    std::str::from_utf8(&cur.b[a + 1..b - 1]).map_err(|_| "invalid UTF-8")?;
+                ByteStr::from(unquote(inner))
+            } else {
+                cur.slice::<true>(a + 1, b - 1)?
+            });
         } else {
-            cur.slice(a + 1, b - 1)?
-        });
+            display = Some(ByteStr::default());
+        }
         if !cur.eat(b'<') {
             return Err("a quoted display name must be followed by <");
         }
         true
     } else {
-        // Unquoted display names are tokens separated by LWS; anything else before
-        // "<" is an error, and without "<" the value is an addr-spec.
+        // Unquoted display names are tokens separated by LWS; without "<" the
+        // value is an addr-spec.
         let start = cur.pos;
         let mut p = start;
-        while p < cur.b.len() && (super::scan::is(cur.b[p], TOKEN) || super::scan::is_ws(cur.b[p]))
-        {
+        while p < cur.b.len() && (is(cur.b[p], TOKEN) || is_ws(cur.b[p])) {
             p += 1;
         }
         if cur.b.get(p) == Some(&b'<') {
-            let (a, b) = super::scan::trim_ws(&cur.b[start..p]);
+            let (a, b) = trim_ws(&cur.b[start..p]);
             if a < b {
-                display = Some(cur.slice(start + a, start + b)?);
+                display = Some(cur.slice::<BUILD>(start + a, start + b)?);
             }
             cur.pos = p + 1;
             true
@@ -335,13 +427,10 @@ fn name_addr_at(cur: &mut Cursor<'_>) -> Result<NameAddr, Fail> {
         // No LWS inside the brackets (RFC 4475 §3.1.2.14).
         let start = cur.pos;
         let close = memchr::memchr(b'>', &cur.b[start..]).ok_or("missing >")?;
-        if cur.b[start..start + close]
-            .iter()
-            .any(|&c| super::scan::is_ws(c))
-        {
+        if cur.b[start..start + close].iter().any(|&c| is_ws(c)) {
             return Err("whitespace inside <>");
         }
-        let uri = parse_uri(&cur.slice(start, start + close)?)?;
+        let uri = parse_uri::<BUILD>(cur.src, start, start + close)?;
         cur.pos = start + close + 1;
         uri
     } else {
@@ -355,20 +444,20 @@ fn name_addr_at(cur: &mut Cursor<'_>) -> Result<NameAddr, Fail> {
         if end == start {
             return Err("missing address");
         }
-        let uri = parse_uri(&cur.slice(start, end)?).map_err(|why| {
+        let uri = parse_uri::<BUILD>(cur.src, start, end).map_err(|why| {
             if memchr::memchr(b'<', &cur.b[start..]).is_some() {
                 "display name is neither a quoted string nor tokens"
             } else {
                 why
             }
         })?;
-        if uri.headers().is_some() || (!uri.is_sip() && uri.as_str().contains('?')) {
+        if uri.has_headers() {
             return Err("an address with ? must be enclosed in <>");
         }
         cur.pos = end;
         uri
     };
-    let params = cur.params()?;
+    let params = cur.params::<BUILD>(check)?;
     cur.skip_ws();
     if !cur.at_end() && cur.peek() != Some(b',') {
         return Err("unexpected character");

@@ -1,4 +1,3 @@
-use super::bytestr::sub;
 use super::scan::{
     is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME, URIC, USER,
 };
@@ -48,7 +47,7 @@ enum Scheme {
 impl Uri {
     /// Parses a URI as it appears in a Request-URI or inside `<...>`.
     pub fn parse(s: ByteStr) -> Result<Uri, ParseError> {
-        parse_uri(&s).map_err(|why| {
+        parse_uri::<true>(&s, 0, s.len()).map_err(|why| {
             ParseError::new(ParseErrorKind::RequestUri, format!("invalid URI: {why}"))
         })
     }
@@ -63,7 +62,7 @@ impl Uri {
     }
     /// True for sip: and sips:.
     pub fn is_sip(&self) -> bool {
-        self.host.is_some()
+        matches!(self.scheme, Scheme::Sip | Scheme::Sips)
     }
     /// The user part, percent-escapes left as written.
     pub fn user(&self) -> Option<&str> {
@@ -84,13 +83,19 @@ impl Uri {
     pub fn params(&self) -> &Params {
         &self.params
     }
-    /// The headers component (`?Route=...`, without the `?`), escapes as written.
+    /// The headers component (`?Route=...`, without the `?`), escapes as written;
+    /// for other schemes, whatever follows the first `?`.
     pub fn headers(&self) -> Option<&str> {
         self.headers.map(|s| self.span(s))
     }
     /// The URI as written.
     pub fn as_str(&self) -> &str {
         self.raw.as_str()
+    }
+
+    /// Whether a `?` part is present (valid also for a validation-only parse).
+    pub(super) fn has_headers(&self) -> bool {
+        self.headers.is_some()
     }
 
     fn span(&self, Span(a, b): Span) -> &str {
@@ -106,13 +111,26 @@ impl std::str::FromStr for Uri {
     }
 }
 
-pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
-    let text = raw.as_str();
-    let b = text.as_bytes();
+/// Parses `src[start..end]` as a URI. With `BUILD` false it only validates: the
+/// result carries the spans and scheme but no slices (see `scan::Cursor`).
+pub(super) fn parse_uri<const BUILD: bool>(
+    src: &ByteStr,
+    start: usize,
+    end: usize,
+) -> Result<Uri, Fail> {
+    let b = src.as_bytes().get(start..end).ok_or("invalid URI span")?;
     if b.len() > u32::MAX as usize {
         return Err("URI too long");
     }
     let span = |a: usize, z: usize| Span(a as u32, z as u32);
+    let slice = |a: usize, z: usize| -> Result<ByteStr, Fail> {
+        if BUILD {
+            src.sub(start + a, start + z)
+                .ok_or("invalid UTF-8 boundary")
+        } else {
+            Ok(ByteStr::default())
+        }
+    };
     if !b.first().is_some_and(u8::is_ascii_alphabetic) {
         return Err("missing scheme");
     }
@@ -137,20 +155,25 @@ pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
         if take_escaped(b, rest, URIC)? != b.len() {
             return Err("character not allowed in a URI");
         }
-        let scheme = if scheme_bytes.iter().any(u8::is_ascii_uppercase) {
-            Scheme::Owned(text[..i].to_ascii_lowercase().into())
+        let scheme = if BUILD && scheme_bytes.iter().any(u8::is_ascii_uppercase) {
+            let lower: String = scheme_bytes
+                .iter()
+                .map(|c| c.to_ascii_lowercase() as char)
+                .collect();
+            Scheme::Owned(lower.into())
         } else {
             Scheme::Lower(i as u32)
         };
+        let headers = memchr::memchr(b'?', &b[rest..]).map(|q| span(rest + q + 1, b.len()));
         return Ok(Uri {
-            raw: raw.clone(),
+            raw: slice(0, b.len())?,
             scheme,
             user: None,
             password: None,
             host: None,
             port: None,
             params: Params::default(),
-            headers: None,
+            headers,
         });
     };
 
@@ -182,16 +205,16 @@ pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
         }
     }
 
-    let (host, end) = parse_host(raw, text, pos)?;
-    pos = end;
+    let (host, host_end) = parse_host::<BUILD>(src, start, b, pos)?;
+    pos = host_end;
     let mut port = None;
     if b.get(pos) == Some(&b':') {
-        let start = pos + 1;
-        pos = start;
+        let digits = pos + 1;
+        pos = digits;
         while pos < b.len() && b[pos].is_ascii_digit() {
             pos += 1;
         }
-        port = Some(parse_port(&b[start..pos])?);
+        port = Some(parse_port(&b[digits..pos])?);
     }
 
     let mut params = Vec::new();
@@ -201,7 +224,6 @@ pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
         if name_end == name_start {
             return Err("empty URI parameter name");
         }
-        let name = sub(raw.as_bytes(), text, 0, name_start, name_end).ok_or("invalid UTF-8")?;
         pos = name_end;
         let mut value = None;
         if b.get(pos) == Some(&b'=') {
@@ -209,16 +231,22 @@ pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
             if value_end == pos + 1 {
                 return Err("empty URI parameter value");
             }
-            value = Some(sub(raw.as_bytes(), text, 0, pos + 1, value_end).ok_or("invalid UTF-8")?);
+            value = Some((pos + 1, value_end));
             pos = value_end;
         }
-        params.push((name, value));
+        if BUILD {
+            let value = match value {
+                Some((a, z)) => Some(slice(a, z)?),
+                None => None,
+            };
+            params.push((slice(name_start, name_end)?, value));
+        }
     }
 
     let mut headers = None;
     if b.get(pos) == Some(&b'?') {
-        let start = pos + 1;
-        pos = start;
+        let first = pos + 1;
+        pos = first;
         loop {
             let name_end = take_escaped(b, pos, HNV)?;
             if name_end == pos || b.get(name_end) != Some(&b'=') {
@@ -230,13 +258,13 @@ pub(super) fn parse_uri(raw: &ByteStr) -> Result<Uri, Fail> {
             }
             pos += 1;
         }
-        headers = Some(span(start, pos));
+        headers = Some(span(first, pos));
     }
     if pos != b.len() {
         return Err("character not allowed in a SIP URI");
     }
     Ok(Uri {
-        raw: raw.clone(),
+        raw: slice(0, b.len())?,
         scheme,
         user,
         password,
@@ -257,41 +285,69 @@ pub(super) fn parse_port(digits: &[u8]) -> Result<u16, Fail> {
         .ok_or("invalid port")
 }
 
-/// A host at `start` of `text` (the text of `src`): `[IPv6]`, an IPv4 address or a
-/// host name. Returns the host and the index after it.
-pub(super) fn parse_host(src: &ByteStr, text: &str, start: usize) -> Result<(Host, usize), Fail> {
-    let b = text.as_bytes();
-    if b.get(start) == Some(&b'[') {
-        let close = memchr::memchr(b']', &b[start..]).ok_or("unterminated IPv6 reference")?;
-        let inner = &text[start + 1..start + close];
+/// A host at `b[at..]`, where `b` is `src[offset..]`: `[IPv6]`, an IPv4 address
+/// or a host name. Returns the host (a placeholder name when only validating) and
+/// the index in `b` after it.
+pub(super) fn parse_host<const BUILD: bool>(
+    src: &ByteStr,
+    offset: usize,
+    b: &[u8],
+    at: usize,
+) -> Result<(Host, usize), Fail> {
+    if b.get(at) == Some(&b'[') {
+        let close = memchr::memchr(b']', &b[at..]).ok_or("unterminated IPv6 reference")?;
+        let inner =
+            std::str::from_utf8(&b[at + 1..at + close]).map_err(|_| "invalid IPv6 address")?;
         let addr = inner
             .parse::<std::net::Ipv6Addr>()
             .map_err(|_| "invalid IPv6 address")?;
-        return Ok((Host::Ipv6(addr), start + close + 1));
+        return Ok((Host::Ipv6(addr), at + close + 1));
     }
-    let mut end = start;
+    let mut end = at;
     let mut numeric = true;
+    let mut prev = b'.';
     while end < b.len() && is(b[end], HOST) {
-        numeric &= b[end].is_ascii_digit() || b[end] == b'.';
+        let c = b[end];
+        if c == b'.' && prev == b'.' {
+            return Err("invalid host name");
+        }
+        numeric &= c.is_ascii_digit() || c == b'.';
+        prev = c;
         end += 1;
     }
-    if end == start {
+    if end == at {
         return Err("missing host");
     }
-    let name = &text[start..end];
     if numeric {
         // All digits and dots: an IPv4 address or nothing (a top label starts
         // with a letter, RFC 3261 §25.1).
-        let addr = name
-            .parse::<std::net::Ipv4Addr>()
-            .map_err(|_| "invalid IPv4 address")?;
+        let addr = parse_ipv4(&b[at..end]).ok_or("invalid IPv4 address")?;
         return Ok((Host::Ipv4(addr), end));
     }
-    if name.starts_with(['.', '-']) || name.contains("..") {
+    if b[at] == b'-' {
         return Err("invalid host name");
     }
-    let domain = sub(src.as_bytes(), text, 0, start, end).ok_or("invalid UTF-8")?;
+    let domain = if BUILD {
+        src.sub(offset + at, offset + end)
+            .ok_or("invalid UTF-8 boundary")?
+    } else {
+        ByteStr::default()
+    };
     Ok((Host::Domain(domain), end))
+}
+
+/// Dotted-quad IPv4, as `std` reads it (no leading zeros), without UTF-8 checks.
+fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split(|&c| c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(parse_number(part, 255)?).ok()?;
+    }
+    parts.next().is_none().then(|| octets.into())
 }
 
 impl std::fmt::Display for Uri {
