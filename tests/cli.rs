@@ -11,7 +11,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_hotline");
 
 #[test]
 fn config_default_prints_the_built_in_file_and_it_checks_clean() {
-    let out = Command::new(BIN).args(["config", "default"]).output().expect("run");
+    let out = Command::new(BIN)
+        .args(["config", "default"])
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("UTF-8");
     assert_eq!(text, hotline_config::DEFAULT_TOML);
@@ -23,7 +26,11 @@ fn config_default_prints_the_built_in_file_and_it_checks_clean() {
         .arg(&path)
         .output()
         .expect("run");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -126,7 +133,11 @@ fn serve_on_the_default_config_answers_health_and_stops_on_sigterm() {
     });
     assert_eq!(status, 200);
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
     let mut waited = 0;
     let code = loop {
         if let Some(s) = child.try_wait().expect("wait") {

@@ -7,11 +7,15 @@ use common::TestServer;
 #[tokio::test]
 async fn health_and_metrics_are_public() {
     let server = TestServer::start().await;
-    let health = reqwest::get(server.http_url("/health")).await.expect("health");
+    let health = reqwest::get(server.http_url("/health"))
+        .await
+        .expect("health");
     assert_eq!(health.status(), 200);
     let body: serde_json::Value = health.json().await.expect("json");
     assert_eq!(body["status"], "ok");
-    let metrics = reqwest::get(server.http_url("/metrics")).await.expect("metrics");
+    let metrics = reqwest::get(server.http_url("/metrics"))
+        .await
+        .expect("metrics");
     assert_eq!(metrics.status(), 200);
     assert!(metrics
         .headers()
@@ -25,7 +29,10 @@ async fn health_and_metrics_are_public() {
         "hotline_sip_parse_errors_total",
         "hotline_sip_registrations_total",
     ] {
-        assert!(text.contains(&format!("# TYPE {name} counter")), "{name} in {text}");
+        assert!(
+            text.contains(&format!("# TYPE {name} counter")),
+            "{name} in {text}"
+        );
     }
     server.stop().await;
 }
@@ -45,7 +52,10 @@ async fn login_returns_token_role_and_expiry_and_the_token_opens_the_api() {
     assert_eq!(body["role"], "agent");
     assert_eq!(body["token"].as_str().map(str::len), Some(64));
     let expires = body["expires_at"].as_str().expect("expires_at");
-    assert!(expires.contains('T') && (expires.ends_with('Z') || expires.contains('+')), "{expires}");
+    assert!(
+        expires.contains('T') && (expires.ends_with('Z') || expires.contains('+')),
+        "{expires}"
+    );
 
     let agents = client
         .get(server.http_url("/api/agents"))
@@ -63,7 +73,10 @@ async fn login_returns_token_role_and_expiry_and_the_token_opens_the_api() {
         .collect();
     assert_eq!(ids, ["1001", "1002", "9001"]);
     assert_eq!(list[2]["role"], "supervisor");
-    assert!(list[0].get("password").is_none(), "passwords never leave the server");
+    assert!(
+        list[0].get("password").is_none(),
+        "passwords never leave the server"
+    );
     server.stop().await;
 }
 
@@ -80,9 +93,16 @@ async fn bad_credentials_missing_token_and_bad_json_get_clear_errors() {
             .expect("login");
         assert_eq!(resp.status(), 401);
         let body: serde_json::Value = resp.json().await.expect("json");
-        assert_eq!(body["error"]["code"], "bad_credentials", "same answer for {user}");
+        assert_eq!(
+            body["error"]["code"], "bad_credentials",
+            "same answer for {user}"
+        );
     }
-    let no_token = client.get(server.http_url("/api/agents")).send().await.expect("agents");
+    let no_token = client
+        .get(server.http_url("/api/agents"))
+        .send()
+        .await
+        .expect("agents");
     assert_eq!(no_token.status(), 401);
     let bad_token = client
         .get(server.http_url("/api/agents"))

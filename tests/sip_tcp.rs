@@ -58,7 +58,8 @@ impl Reader {
     async fn closed_by_server(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
         loop {
-            match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk)).await {
+            match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk)).await
+            {
                 Err(_) => return false,
                 Ok(Ok(0)) | Ok(Err(_)) => return true,
                 Ok(Ok(_)) => continue,

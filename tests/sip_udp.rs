@@ -23,7 +23,10 @@ impl Phone {
         self.sock.local_addr().expect("local addr")
     }
     async fn send(&self, msg: &str) {
-        self.sock.send_to(msg.as_bytes(), self.server).await.expect("send");
+        self.sock
+            .send_to(msg.as_bytes(), self.server)
+            .await
+            .expect("send");
     }
     /// The next datagram; a 5 s guard against a hang (not a performance bound).
     async fn recv(&self) -> String {
@@ -47,7 +50,8 @@ impl Phone {
     /// Registers `user` with digest auth; returns the final response.
     async fn register(&self, user: &str, password: &str, call_id: &str, expires: u32) -> String {
         let local = self.local();
-        self.send(&register("UDP", local, user, call_id, 1, expires, "")).await;
+        self.send(&register("UDP", local, user, call_id, 1, expires, ""))
+            .await;
         let challenge = self.final_response().await;
         assert_eq!(status(&challenge), 401, "{challenge}");
         let www = header_values(&challenge, "WWW-Authenticate");
@@ -85,7 +89,10 @@ async fn options_answered_to_the_source_port_with_received_and_rport() {
     assert_eq!(status(&resp), 200, "{resp}");
     let via = header_values(&resp, "Via")[0];
     assert!(via.contains("received=127.0.0.1"), "{via}");
-    assert!(via.contains(&format!("rport={}", phone.local().port())), "{via}");
+    assert!(
+        via.contains(&format!("rport={}", phone.local().port())),
+        "{via}"
+    );
     assert!(!header_values(&resp, "Allow").is_empty());
     assert!(!header_values(&resp, "Accept").is_empty());
     assert_eq!(header_values(&resp, "Supported").len(), 1);
@@ -96,7 +103,9 @@ async fn options_answered_to_the_source_port_with_received_and_rport() {
 async fn register_with_digest_then_listed_then_unregistered() {
     let server = TestServer::start().await;
     let phone = Phone::new(server.sip).await;
-    let ok = phone.register("1001", "test-pass-1001", "reg-udp-1", 600).await;
+    let ok = phone
+        .register("1001", "test-pass-1001", "reg-udp-1", 600)
+        .await;
     assert_eq!(status(&ok), 200, "{ok}");
     let contact = header_values(&ok, "Contact");
     assert_eq!(contact.len(), 1, "{ok}");
@@ -112,11 +121,15 @@ async fn register_with_digest_then_listed_then_unregistered() {
     assert_eq!(a1001["registered"], true, "{agents}");
     let uri = a1001["contacts"][0]["uri"].as_str().expect("uri");
     assert_eq!(uri, format!("sip:1001@{};transport=udp", phone.local()));
-    let expires_in = a1001["contacts"][0]["expires_in_s"].as_u64().expect("expires_in_s");
+    let expires_in = a1001["contacts"][0]["expires_in_s"]
+        .as_u64()
+        .expect("expires_in_s");
     assert!((590..=600).contains(&expires_in), "{expires_in}");
 
     // Unregister: Expires 0 with fresh credentials.
-    let bye = phone.register("1001", "test-pass-1001", "reg-udp-1b", 0).await;
+    let bye = phone
+        .register("1001", "test-pass-1001", "reg-udp-1b", 0)
+        .await;
     assert_eq!(status(&bye), 200, "{bye}");
     let agents = server.agents().await;
     let a1001 = agents
@@ -133,7 +146,9 @@ async fn register_with_digest_then_listed_then_unregistered() {
 async fn wrong_password_and_unknown_user_get_the_same_answer() {
     let server = TestServer::start().await;
     let phone = Phone::new(server.sip).await;
-    let wrong = phone.register("1001", "not-the-password", "reg-bad-1", 600).await;
+    let wrong = phone
+        .register("1001", "not-the-password", "reg-bad-1", 600)
+        .await;
     let unknown = phone.register("7777", "whatever", "reg-bad-2", 600).await;
     assert_eq!(status(&wrong), 401, "{wrong}");
     assert_eq!(status(&unknown), 401, "{unknown}");
@@ -141,7 +156,10 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
         r.split("\r\n")
             .skip(1)
             .take_while(|l| !l.is_empty())
-            .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim().to_ascii_lowercase()))
+            .filter_map(|l| {
+                l.split_once(':')
+                    .map(|(n, _)| n.trim().to_ascii_lowercase())
+            })
             .collect()
     };
     assert_eq!(names(&wrong), names(&unknown), "same header set");
@@ -163,7 +181,15 @@ async fn repeated_failures_lock_the_address_out_with_403() {
     }
     // Now everything from this address is refused for the lock-out period.
     phone
-        .send(&register("UDP", phone.local(), "1001", "brute-x", 1, 600, ""))
+        .send(&register(
+            "UDP",
+            phone.local(),
+            "1001",
+            "brute-x",
+            1,
+            600,
+            "",
+        ))
         .await;
     let refused = phone.final_response().await;
     assert_eq!(status(&refused), 403, "{refused}");
@@ -185,7 +211,10 @@ async fn malformed_request_gets_400_with_a_reason_and_the_server_keeps_serving()
     let resp = phone.final_response().await;
     assert_eq!(status(&resp), 400, "{resp}");
     let reason = resp.lines().next().expect("status line");
-    assert!(reason.len() > "SIP/2.0 400 ".len(), "a reason phrase: {reason}");
+    assert!(
+        reason.len() > "SIP/2.0 400 ".len(),
+        "a reason phrase: {reason}"
+    );
     // Pure garbage is dropped; the server still answers afterwards.
     phone.send("\x00\x01garbage\r\n\r\n").await;
     phone.send(&options(local, "after-garbage")).await;

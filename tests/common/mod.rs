@@ -134,7 +134,9 @@ pub fn require_tool(name: &str, package: &str) -> Option<PathBuf> {
             panic!("`{name}` is required in CI (Debian package `{package}`; .ci/run installs it)")
         }
         None => {
-            eprintln!("SKIPPED: `{name}` not installed (apt-get install {package}); CI runs this test");
+            eprintln!(
+                "SKIPPED: `{name}` not installed (apt-get install {package}); CI runs this test"
+            );
             None
         }
     }
@@ -142,7 +144,9 @@ pub fn require_tool(name: &str, package: &str) -> Option<PathBuf> {
 
 /// The directory holding the interop scenario files (`tests/sipp`).
 pub fn scenarios_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("sipp")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("sipp")
 }
 
 /// A raw SIP client helper: builds requests and digest answers by hand, so the
@@ -213,7 +217,10 @@ pub mod sip {
         let nc = format!("{nc:08x}");
         let ha1 = h(algorithm, &format!("{user}:{realm}:{password}"));
         let ha2 = h(algorithm, &format!("{method}:{uri}"));
-        let response = h(algorithm, &format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
+        let response = h(
+            algorithm,
+            &format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"),
+        );
         let mut v = format!(
             "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
              response=\"{response}\", algorithm={algorithm}, qop=auth, nc={nc}, cnonce=\"{cnonce}\""
