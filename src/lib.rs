@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod http;
 pub mod logging;
+pub mod media;
 pub mod metrics;
 pub mod server;
 pub mod sip_io;

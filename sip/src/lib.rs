@@ -13,13 +13,16 @@
 //! - [`digest`] and [`registrar`]: RFC 7616/8760 digest authentication and the
 //!   agent registrar with bindings, expiry and brute-force lock-out;
 //! - [`endpoint`]: the user-agent core that routes requests to the registrar,
-//!   OPTIONS and the "not implemented" answers.
+//!   OPTIONS and the "not implemented" answers;
+//! - [`media`]: the RTP relay's per-packet logic (validation, SSRC/sequence/timestamp
+//!   rewriting, latching, RFC 4733 DTMF, RTCP, media timeouts) for the binary's relay.
 
 pub mod dialog;
 pub mod digest;
 pub mod endpoint;
 mod error;
 pub mod framing;
+pub mod media;
 pub mod media_ports;
 pub mod message;
 pub mod net;

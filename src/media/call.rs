@@ -1,0 +1,392 @@
+//! One call's relay task: four sockets, one [`CallMedia`], no locks.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline_recordings::{
+    Channel, MediaFrame, RecorderHandle, RecordingSummary, G711 as Law, MAX_FRAME_SAMPLES,
+};
+use hotline_sip::media::{
+    Audio, CallMedia, CallStats, Leg, LegStats, MediaConfig, RtpOutcome, SessionEvent, G711,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use super::{publish, Control, LegSockets, MediaEvent, RelayCounters};
+
+/// Receive and send buffers. G.711 packets are 92–492 bytes; a datagram that
+/// fills the buffer is taken as oversized and dropped, not parsed truncated.
+const BUF: usize = 2048;
+/// Datagrams read from one socket before looking at the others and at control.
+const BATCH: usize = 32;
+/// How often the call's counters are added to the global ones.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+
+/// What a call's media did, returned when its task ends (and logged).
+#[derive(Debug)]
+pub struct CallReport {
+    pub stats: CallStats,
+    /// Datagrams larger than the relay's buffer (dropped).
+    pub oversize: u64,
+    /// Forwards the socket refused (buffer full, unreachable).
+    pub send_errors: u64,
+    /// Recorder frames dropped because its queue was full.
+    pub recorder_dropped_frames: u64,
+    /// From the first connect to the end.
+    pub duration: Duration,
+    /// The finished recording, if the call was recorded.
+    pub recording: Option<Result<RecordingSummary, hotline_recordings::Error>>,
+}
+
+pub(super) struct CallTask<K> {
+    call: K,
+    media: CallMedia,
+    timeout: Duration,
+    legs: [Option<LegSockets>; 2],
+    control: mpsc::UnboundedReceiver<Control>,
+    events: mpsc::Sender<MediaEvent<K>>,
+    /// Events the SIP core's channel had no room for yet (delivered in order).
+    pending: VecDeque<MediaEvent<K>>,
+    counters: Arc<RelayCounters>,
+    recorder: Option<RecorderHandle>,
+    buf: Box<[u8]>,
+    out: Box<[u8]>,
+    oversize: u64,
+    send_errors: u64,
+    published: Published,
+    next_publish: Instant,
+}
+
+#[derive(Default)]
+struct Published {
+    stats: CallStats,
+    oversize: u64,
+    send_errors: u64,
+    recorder_dropped: u64,
+}
+
+impl<K: super::CallKey> CallTask<K> {
+    pub(super) fn new(
+        call: K,
+        config: MediaConfig,
+        control: mpsc::UnboundedReceiver<Control>,
+        events: mpsc::Sender<MediaEvent<K>>,
+        counters: Arc<RelayCounters>,
+    ) -> Self {
+        Self {
+            call,
+            media: CallMedia::new(config, rand::random()),
+            timeout: config.timeout,
+            legs: [None, None],
+            control,
+            events,
+            pending: VecDeque::new(),
+            counters,
+            recorder: None,
+            buf: vec![0; BUF].into_boxed_slice(),
+            out: vec![0; BUF].into_boxed_slice(),
+            oversize: 0,
+            send_errors: 0,
+            published: Published::default(),
+            next_publish: Instant::now() + PUBLISH_EVERY,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> CallReport {
+        self.counters.calls_active.fetch_add(1, Ordering::Relaxed);
+        // One timer for the call, re-armed only when it fires or when the media
+        // deadline moves earlier: the deadline moves later with every packet, and
+        // re-arming per packet would churn the timer wheel for nothing. Firing
+        // early is harmless (CallMedia checks the real deadline).
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
+        // A second sender, so a reserved slot does not borrow `self`.
+        let events = self.events.clone();
+        loop {
+            if let Some(d) = self.media.poll_timeout() {
+                if armed.is_none_or(|a| d < a) {
+                    sleep.as_mut().reset(d.into());
+                    armed = Some(d);
+                }
+            }
+            let [caller, agent] = &self.legs;
+            tokio::select! {
+                biased;
+                control = self.control.recv() => match control {
+                    Some(Control::Close) | None => break,
+                    Some(c) => self.handle_control(c),
+                },
+                () = crate::sip_io::stopped(&mut shutdown) => break,
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.media.handle_timeout(Instant::now());
+                }
+                permit = events.reserve(), if !self.pending.is_empty() => {
+                    if let (Ok(permit), Some(ev)) = (permit, self.pending.pop_front()) {
+                        permit.send(ev);
+                    } else {
+                        // The SIP core is gone: nobody to tell.
+                        self.pending.clear();
+                    }
+                }
+                () = readable(caller.as_ref().map(|s| &s.rtp)) => self.drain(Leg::Caller, false),
+                () = readable(agent.as_ref().map(|s| &s.rtp)) => self.drain(Leg::Agent, false),
+                () = readable(caller.as_ref().map(|s| &s.rtcp)) => self.drain(Leg::Caller, true),
+                () = readable(agent.as_ref().map(|s| &s.rtcp)) => self.drain(Leg::Agent, true),
+            }
+            self.drain_events();
+        }
+        self.finish().await
+    }
+
+    fn handle_control(&mut self, control: Control) {
+        let now = Instant::now();
+        match control {
+            Control::Open { leg, sockets } => {
+                tracing::debug!(%leg, rtp = ?sockets.rtp.local_addr().ok(), "media leg open");
+                self.legs[leg.index()] = Some(sockets);
+            }
+            Control::SetLeg { leg, setup } => {
+                tracing::debug!(%leg, ?setup, "media leg connected");
+                self.media.set_leg(now, leg, setup);
+            }
+            Control::Update {
+                leg,
+                remote,
+                direction,
+            } => {
+                tracing::debug!(%leg, ?remote, ?direction, "media leg updated");
+                self.media.update(now, leg, remote, direction);
+            }
+            Control::Record(handle) => self.recorder = Some(handle),
+            Control::Close => {}
+        }
+    }
+
+    /// Reads what is waiting on one socket (at most [`BATCH`] datagrams).
+    fn drain(&mut self, leg: Leg, rtcp: bool) {
+        for _ in 0..BATCH {
+            let Some(sockets) = &self.legs[leg.index()] else {
+                return;
+            };
+            let socket = if rtcp { &sockets.rtcp } else { &sockets.rtp };
+            let (n, from) = match socket.try_recv_from(&mut self.buf) {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // ICMP errors surface here on some systems; keep reading.
+                    tracing::trace!(%leg, "media receive error: {e}");
+                    continue;
+                }
+            };
+            let now = Instant::now();
+            if n == self.buf.len() {
+                self.oversize += 1;
+                tracing::trace!(%leg, %from, "oversized datagram dropped");
+            } else if rtcp {
+                if let Err(reason) = self.media.handle_rtcp(now, leg, from, &self.buf[..n]) {
+                    tracing::trace!(%leg, %from, ?reason, "RTCP dropped");
+                }
+            } else {
+                match self
+                    .media
+                    .handle_rtp(now, leg, from, &self.buf[..n], &mut self.out)
+                {
+                    RtpOutcome::Accepted { forward, audio } => {
+                        if let Some(f) = forward {
+                            let sent = match &self.legs[f.via.index()] {
+                                Some(s) => s.rtp.try_send_to(&self.out[..f.len], f.to).is_ok(),
+                                None => false,
+                            };
+                            if !sent {
+                                self.send_errors += 1;
+                                tracing::trace!(to = %f.to, "RTP send failed");
+                            }
+                        }
+                        if let (Some(a), Some(rec)) = (audio, &self.recorder) {
+                            record(rec, a);
+                        }
+                    }
+                    RtpOutcome::Rtcp(_) => {}
+                    RtpOutcome::Dropped(reason) => {
+                        tracing::trace!(%leg, %from, ?reason, "RTP dropped");
+                    }
+                }
+            }
+            if now >= self.next_publish {
+                self.publish();
+                self.next_publish = now + PUBLISH_EVERY;
+            }
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.media.poll_event() {
+            let ev = match ev {
+                SessionEvent::Dtmf { leg, digit } => {
+                    tracing::debug!(%leg, %digit, "DTMF");
+                    MediaEvent::Dtmf {
+                        call: self.call.clone(),
+                        leg,
+                        digit,
+                    }
+                }
+                SessionEvent::Timeout { leg } => {
+                    self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        %leg,
+                        timeout_s = self.timeout.as_secs(),
+                        "media timeout: no RTP from the {leg} leg"
+                    );
+                    MediaEvent::Timeout {
+                        call: self.call.clone(),
+                        leg,
+                    }
+                }
+                SessionEvent::Latched { leg, remote } => {
+                    tracing::debug!(%leg, %remote, "media latched");
+                    continue;
+                }
+            };
+            if !self.pending.is_empty() {
+                self.pending.push_back(ev);
+                continue;
+            }
+            match self.events.try_send(ev) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(ev)) => self.pending.push_back(ev),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+    }
+
+    /// Adds what happened since the last publication to the global counters.
+    fn publish(&mut self) {
+        let stats = self.media.stats();
+        let recorder_dropped = self
+            .recorder
+            .as_ref()
+            .map_or(self.published.recorder_dropped, |r| r.dropped_frames());
+        let delta = CallStats {
+            caller: sub(&stats.caller, &self.published.stats.caller),
+            agent: sub(&stats.agent, &self.published.stats.agent),
+        };
+        publish(
+            &self.counters,
+            &delta,
+            recorder_dropped.saturating_sub(self.published.recorder_dropped),
+            self.send_errors - self.published.send_errors,
+        );
+        self.counters
+            .packets_dropped
+            .fetch_add(self.oversize - self.published.oversize, Ordering::Relaxed);
+        self.published = Published {
+            stats,
+            oversize: self.oversize,
+            send_errors: self.send_errors,
+            recorder_dropped,
+        };
+    }
+
+    async fn finish(mut self) -> CallReport {
+        // Ports first: they may be handed to the next call right away.
+        self.legs = [None, None];
+        let now = Instant::now();
+        let duration = self
+            .media
+            .start()
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        self.drain_events();
+        for ev in self.pending.drain(..) {
+            let _ = self.events.try_send(ev);
+        }
+        self.publish();
+        let recorder_dropped_frames = self.published.recorder_dropped;
+        let recording = match self.recorder.take() {
+            Some(r) => {
+                let end_sample = u64::try_from(duration.as_millis())
+                    .unwrap_or(u64::MAX / 8)
+                    .saturating_mul(8);
+                Some(r.finish(end_sample).await)
+            }
+            None => None,
+        };
+        self.counters.calls_active.fetch_sub(1, Ordering::Relaxed);
+        let report = CallReport {
+            stats: self.media.stats(),
+            oversize: self.oversize,
+            send_errors: self.send_errors,
+            recorder_dropped_frames,
+            duration,
+            recording,
+        };
+        let (c, a) = (&report.stats.caller, &report.stats.agent);
+        tracing::info!(
+            duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            caller_in = c.rtp_in,
+            caller_out = c.rtp_out,
+            agent_in = a.rtp_in,
+            agent_out = a.rtp_out,
+            malformed = c.malformed + a.malformed,
+            unexpected_source = c.unexpected_source + a.unexpected_source,
+            dropped = c.dropped() + a.dropped() + report.oversize,
+            rtcp_in = c.rtcp_in + a.rtcp_in,
+            send_errors = report.send_errors,
+            recorder_dropped_frames,
+            recorded = report.recording.as_ref().is_some_and(|r| r.is_ok()),
+            "media closed"
+        );
+        report
+    }
+}
+
+/// Resolves when `socket` has data; never without a socket.
+async fn readable(socket: Option<&UdpSocket>) {
+    match socket {
+        Some(s) => {
+            if s.readable().await.is_err() {
+                // The reactor is gone (runtime shutting down): nothing to read.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Decodes a G.711 payload into recorder frames and queues them without waiting
+/// (a full queue drops the frame; the handle counts it).
+fn record(rec: &RecorderHandle, a: Audio<'_>) {
+    let channel = match a.leg {
+        Leg::Caller => Channel::Caller,
+        Leg::Agent => Channel::Agent,
+    };
+    let law = match a.codec {
+        G711::Pcmu => Law::Ulaw,
+        G711::Pcma => Law::Alaw,
+    };
+    let mut at = a.at_sample;
+    for chunk in a.payload.chunks(MAX_FRAME_SAMPLES) {
+        if let Ok(frame) = MediaFrame::from_g711(channel, at, law, chunk) {
+            let _ = rec.try_send(frame);
+        }
+        at += chunk.len() as u64;
+    }
+}
+
+fn sub(a: &LegStats, b: &LegStats) -> LegStats {
+    LegStats {
+        rtp_in: a.rtp_in - b.rtp_in,
+        rtp_out: a.rtp_out - b.rtp_out,
+        rtcp_in: a.rtcp_in - b.rtcp_in,
+        malformed: a.malformed - b.malformed,
+        unexpected_source: a.unexpected_source - b.unexpected_source,
+        unknown_payload_type: a.unknown_payload_type - b.unknown_payload_type,
+        not_connected: a.not_connected - b.not_connected,
+        not_forwarded: a.not_forwarded - b.not_forwarded,
+        dtmf_digits: a.dtmf_digits - b.dtmf_digits,
+    }
+}
