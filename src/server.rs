@@ -44,7 +44,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let state = AppState {
         config: config.clone(),
         metrics: metrics.clone(),
-        bindings: sip.bindings.clone(),
+        sip: sip.handle.clone(),
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),

@@ -20,6 +20,16 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use common::{require_tool, scenarios_dir, TestServer, DOMAIN};
+use hotline_config::DigestAlgorithm;
+
+/// SIPp 3.6 reads only the first WWW-Authenticate and knows only MD5, so this
+/// seat population is configured to offer MD5 first (SHA-256 still offered).
+async fn start_server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.sip.digest_algorithms = vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256];
+    })
+    .await
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Transport {
@@ -279,7 +289,7 @@ async fn register_with_digest_auth_over_udp() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
     let port = free_port();
 
     let run = run_sipp(
@@ -307,7 +317,7 @@ async fn register_with_digest_auth_over_tcp() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
     let port = free_port();
 
     let run = run_sipp(
@@ -330,7 +340,7 @@ async fn wrong_password_is_refused_and_nothing_is_bound() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
     let port = free_port();
 
     let run = run_sipp(
@@ -361,7 +371,7 @@ async fn options_is_answered_over_udp() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
 
     let run = run_sipp(
         &sipp,
@@ -382,7 +392,7 @@ async fn options_is_answered_over_tcp() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
 
     let run = run_sipp(
         &sipp,
@@ -403,7 +413,7 @@ async fn unregister_removes_the_binding() {
     let Some(sipp) = require_tool("sipp", "sip-tester") else {
         return;
     };
-    let server = TestServer::start().await;
+    let server = start_server().await;
     let port = free_port();
 
     let run = run_sipp(

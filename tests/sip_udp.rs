@@ -253,3 +253,57 @@ async fn unimplemented_methods_are_answered_never_ignored() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn digest_algorithms_setting_controls_the_challenges_offered_and_accepted() {
+    use hotline_config::DigestAlgorithm;
+
+    // Default: SHA-256 first, then MD5 (RFC 8760 order of preference).
+    let server = TestServer::start().await;
+    let phone = Phone::new(server.sip).await;
+    phone
+        .send(&register("UDP", phone.local(), "1001", "alg-1", 1, 600, ""))
+        .await;
+    let challenge = phone.final_response().await;
+    let www = header_values(&challenge, "WWW-Authenticate");
+    assert_eq!(www.len(), 2, "{challenge}");
+    assert!(www[0].contains("algorithm=SHA-256") && www[1].contains("algorithm=MD5"));
+    server.stop().await;
+
+    // MD5 only (for baresip seats): one challenge, and a SHA-256 answer is refused.
+    let server =
+        TestServer::start_with(|c| c.sip.digest_algorithms = vec![DigestAlgorithm::Md5]).await;
+    let phone = Phone::new(server.sip).await;
+    let local = phone.local();
+    phone
+        .send(&register("UDP", local, "1001", "alg-2", 1, 600, ""))
+        .await;
+    let challenge = phone.final_response().await;
+    let www = header_values(&challenge, "WWW-Authenticate");
+    assert_eq!(www.len(), 1, "{challenge}");
+    assert!(www[0].contains("algorithm=MD5"));
+    let forced_sha = www[0].replace("algorithm=MD5", "algorithm=SHA-256");
+    let auth = authorization(
+        &forced_sha,
+        "1001",
+        "test-pass-1001",
+        "REGISTER",
+        "sip:hotline.test",
+        1,
+    );
+    phone
+        .send(&register(
+            "UDP",
+            local,
+            "1001",
+            "alg-2",
+            2,
+            600,
+            &format!("Authorization: {auth}\r\n"),
+        ))
+        .await;
+    let refused = phone.final_response().await;
+    assert!(matches!(status(&refused), 400 | 401), "{refused}");
+    assert_eq!(server.agents().await[0]["registered"], false);
+    server.stop().await;
+}

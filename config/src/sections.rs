@@ -69,6 +69,19 @@ pub struct SipConfig {
     pub max_message_bytes: usize,
     /// A call whose media has been silent (no RTP) this long is hung up.
     pub media_timeout_s: u64,
+    /// Digest algorithms offered to phones, most preferred first, one
+    /// challenge each (RFC 8760). Answers with an algorithm not listed are
+    /// refused.
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+}
+
+/// A digest hash algorithm, as written in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DigestAlgorithm {
+    #[serde(rename = "SHA-256")]
+    Sha256,
+    #[serde(rename = "MD5")]
+    Md5,
 }
 
 impl Default for SipConfig {
@@ -92,6 +105,7 @@ impl Default for SipConfig {
             tcp_idle_timeout_s: 300,
             max_message_bytes: 65536,
             media_timeout_s: 60,
+            digest_algorithms: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
         }
     }
 }

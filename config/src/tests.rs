@@ -143,6 +143,7 @@ fn example_contains_every_contract_key() {
                 "tcp_idle_timeout_s",
                 "max_message_bytes",
                 "media_timeout_s",
+                "digest_algorithms",
             ][..],
         ),
         ("http", &["listen", "token_ttl_s"][..]),
@@ -408,6 +409,8 @@ fn each_rule_reports_its_key_path() {
         ("[sip]\ntcp_max_connections = 0\n", "sip.tcp_max_connections", "greater than 0"),
         ("[sip]\nmedia_timeout_s = 0\n", "sip.media_timeout_s", "greater than 0"),
         ("[sip]\nmax_message_bytes = 100\n", "sip.max_message_bytes", "outside"),
+        ("[sip]\ndigest_algorithms = []\n", "sip.digest_algorithms", "at least one"),
+        ("[sip]\ndigest_algorithms = [\"MD5\", \"MD5\"]\n", "sip.digest_algorithms[1]", "twice"),
         // [http]
         ("[http]\ntoken_ttl_s = 0\n", "http.token_ttl_s", "greater than 0"),
         ("[http]\nlisten = \"127.0.0.1:5060\"\n", "http.listen", "sip.listen"),

@@ -294,6 +294,20 @@ impl Config {
             r.positive(key, value);
         }
         r.positive("sip.tcp_max_connections", s.tcp_max_connections);
+        if s.digest_algorithms.is_empty() {
+            r.err(
+                "sip.digest_algorithms",
+                "must list at least one of \"SHA-256\", \"MD5\"".to_owned(),
+            );
+        }
+        for (i, a) in s.digest_algorithms.iter().enumerate() {
+            if s.digest_algorithms[..i].contains(a) {
+                r.err(
+                    format!("sip.digest_algorithms[{i}]"),
+                    "listed twice".to_owned(),
+                );
+            }
+        }
         if s.min_expires > s.max_expires {
             r.err(
                 "sip.min_expires",

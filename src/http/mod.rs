@@ -19,7 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use hotline_config::Config;
 use serde::Serialize;
-use tokio::sync::watch;
+
+use crate::sip_io::SipHandle;
 
 use crate::metrics::Metrics;
 use auth::{Principal, SessionStore};
@@ -42,7 +43,7 @@ pub struct BindingSnapshot {
 pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    pub bindings: watch::Receiver<Arc<Vec<BindingSnapshot>>>,
+    pub sip: SipHandle,
     pub sessions: Arc<SessionStore>,
 }
 
@@ -98,7 +99,7 @@ struct ContactView {
 /// `GET /api/agents`: every configured seat with its live registrations.
 async fn list_agents(State(state): State<AppState>, principal: Principal) -> Json<Vec<AgentView>> {
     let _ = principal; // any signed-in role may read the seat list
-    let bindings = state.bindings.borrow().clone();
+    let bindings = state.sip.bindings().await;
     let now = SystemTime::now();
     let agents = state
         .config

@@ -18,13 +18,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use bytes::Bytes;
-use hotline_config::Config;
+use hotline_config::{Config, DigestAlgorithm};
+use hotline_sip::digest::Algorithm;
 use hotline_sip::endpoint::{Endpoint, EndpointConfig, Event, Output};
 use hotline_sip::net::{Remote, Transport};
 use hotline_sip::registrar::{Account, RegistrarConfig, RegistrarEvent, UnregisterReason};
 use hotline_sip::transaction::TimerConfig;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::http::BindingSnapshot;
@@ -48,12 +49,34 @@ pub(crate) enum CoreInput {
     TcpClosed {
         peer: SocketAddr,
     },
+    /// The HTTP API asks for the live bindings.
+    Bindings(oneshot::Sender<Vec<BindingSnapshot>>),
+}
+
+/// A handle for the HTTP side to query the SIP core. Queries are answered from
+/// the core's own state when asked, so keeping the API's view fresh costs the
+/// SIP path nothing (rebuilding a snapshot on every REGISTER made each
+/// registration cost time proportional to all bindings).
+#[derive(Debug, Clone)]
+pub struct SipHandle {
+    core: mpsc::Sender<CoreInput>,
+}
+
+impl SipHandle {
+    /// The live registrations; empty if the SIP core has stopped.
+    pub async fn bindings(&self) -> Vec<BindingSnapshot> {
+        let (tx, rx) = oneshot::channel();
+        if self.core.send(CoreInput::Bindings(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
 }
 
 /// The running SIP side.
 pub struct SipIo {
     pub local_addr: SocketAddr,
-    pub bindings: watch::Receiver<Arc<Vec<BindingSnapshot>>>,
+    pub handle: SipHandle,
     pub tasks: Vec<JoinHandle<()>>,
 }
 
@@ -68,16 +91,28 @@ pub async fn start(
     let local_addr = udp_socket.local_addr()?;
     let udp_socket = Arc::new(udp_socket);
 
-    let endpoint = Endpoint::new(endpoint_config(config), rand::random());
+    let algorithms: Vec<Algorithm> = config
+        .sip
+        .digest_algorithms
+        .iter()
+        .map(|a| match a {
+            DigestAlgorithm::Md5 => Algorithm::Md5,
+            DigestAlgorithm::Sha256 => Algorithm::Sha256,
+        })
+        .collect();
+    let endpoint = Endpoint::new(endpoint_config(config, local_addr.port()), rand::random())
+        .with_digest_algorithms(&algorithms);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
-    let (bindings_tx, bindings_rx) = watch::channel(Arc::new(Vec::new()));
+    let handle = SipHandle {
+        core: core_tx.clone(),
+    };
 
     let core = Core {
         endpoint,
         udp: udp_socket.clone(),
         tcp_writers: HashMap::new(),
         metrics: metrics.clone(),
-        bindings: bindings_tx,
+        registered_contacts: 0,
         parse_warnings: RateLimit::new(Duration::from_secs(10)),
     };
     let tasks = vec![
@@ -104,7 +139,7 @@ pub async fn start(
     tracing::info!(%local_addr, "SIP listening on UDP and TCP");
     Ok(SipIo {
         local_addr,
-        bindings: bindings_rx,
+        handle,
         tasks,
     })
 }
@@ -128,9 +163,30 @@ async fn bind_pair(addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)>
     anyhow::bail!("no port free for both UDP and TCP on {}", addr.ip())
 }
 
-fn endpoint_config(config: &Config) -> EndpointConfig {
+fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
     let sip = &config.sip;
     EndpointConfig {
+        public_addr: sip.public_addr,
+        sip_port,
+        rtp_ports: (sip.rtp_ports.low, sip.rtp_ports.high),
+        hotline_numbers: config
+            .hotline
+            .numbers
+            .iter()
+            .map(|d| d.number.clone())
+            .collect(),
+        trusted_trunks: config
+            .hotline
+            .trusted_trunks
+            .iter()
+            .map(|n| (n.addr(), n.prefix_len()))
+            .collect(),
+        ring_timeout: config
+            .queues
+            .first()
+            .map_or(hotline_sip::endpoint::DEFAULT_RING_TIMEOUT, |q| {
+                Duration::from_secs(q.ring_timeout_s)
+            }),
         timers: TimerConfig::default(),
         registrar: RegistrarConfig {
             realm: sip.domain.clone(),
@@ -159,7 +215,8 @@ struct Core {
     udp: Arc<UdpSocket>,
     tcp_writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     metrics: Arc<Metrics>,
-    bindings: watch::Sender<Arc<Vec<BindingSnapshot>>>,
+    /// Bound contacts, kept from registrar events (a gauge without a scan).
+    registered_contacts: i64,
     parse_warnings: RateLimit,
 }
 
@@ -225,6 +282,9 @@ impl Core {
                     gauge(self.tcp_writers.len()),
                 );
             }
+            CoreInput::Bindings(reply) => {
+                let _ = reply.send(self.bindings_snapshot());
+            }
             CoreInput::TcpClosed { peer } => {
                 self.tcp_writers.remove(&peer);
                 self.metrics.set_gauge(
@@ -241,6 +301,7 @@ impl Core {
             match out {
                 Output::Transmit { to, data } => self.transmit(to, data).await,
                 Output::Event(event) => self.event(event),
+                Output::Media(command) => self.media(command),
             }
         }
         self.metrics.set_gauge(
@@ -248,9 +309,8 @@ impl Core {
             "",
             gauge(self.endpoint.transaction_count()),
         );
-        if self.endpoint.take_bindings_changed() {
-            self.publish_bindings();
-        }
+        // The API queries bindings on demand; nothing to publish here.
+        let _ = self.endpoint.take_bindings_changed();
     }
 
     async fn transmit(&mut self, to: Remote, data: Bytes) {
@@ -274,6 +334,11 @@ impl Core {
         }
     }
 
+    /// Carries out a media command of the call layer.
+    fn media(&mut self, command: hotline_sip::call::MediaCommand) {
+        tracing::debug!(?command, "media command");
+    }
+
     /// Logs and counts an endpoint event.
     fn event(&mut self, event: Event) {
         match event {
@@ -290,9 +355,13 @@ impl Core {
                     tracing::warn!(%from, suppressed, "unparseable SIP message: {error}");
                 }
             }
+            Event::Call(ev) => {
+                tracing::info!(?ev, "call");
+            }
             Event::Registrar(ev) => {
                 let outcome = match &ev {
                     RegistrarEvent::Registered { user, contact } => {
+                        self.registered_contacts += 1;
                         tracing::info!(%user, %contact, "registered");
                         "registered"
                     }
@@ -301,6 +370,7 @@ impl Core {
                         contact,
                         reason,
                     } => {
+                        self.registered_contacts -= 1;
                         tracing::info!(%user, %contact, ?reason, "unregistered");
                         match reason {
                             UnregisterReason::Expired => "expired",
@@ -320,15 +390,19 @@ impl Core {
                     "hotline_sip_registrations_total",
                     format!("outcome=\"{outcome}\""),
                 );
+                self.metrics.set_gauge(
+                    "hotline_sip_registered_contacts",
+                    "",
+                    self.registered_contacts,
+                );
             }
         }
     }
 
-    fn publish_bindings(&mut self) {
+    fn bindings_snapshot(&self) -> Vec<BindingSnapshot> {
         let now = Instant::now();
         let wall = SystemTime::now();
-        let list: Vec<BindingSnapshot> = self
-            .endpoint
+        self.endpoint
             .registrar()
             .bindings(now)
             .into_iter()
@@ -338,10 +412,7 @@ impl Core {
                 source: b.source.to_string(),
                 expires_at: wall + b.expires_at.saturating_duration_since(now),
             })
-            .collect();
-        self.metrics
-            .set_gauge("hotline_sip_registered_contacts", "", gauge(list.len()));
-        self.bindings.send_replace(Arc::new(list));
+            .collect()
     }
 }
 

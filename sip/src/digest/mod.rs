@@ -316,6 +316,9 @@ pub struct DigestAuthenticator {
     dummy: UserHashes,
     nonces: NonceTable,
     rng: Box<dyn RngCore + Send>,
+    /// Offered in this order, one challenge each; answers with any other
+    /// algorithm are refused.
+    algorithms: Vec<Algorithm>,
 }
 
 impl std::fmt::Debug for DigestAuthenticator {
@@ -360,6 +363,7 @@ impl DigestAuthenticator {
             users,
             dummy,
             nonces: NonceTable::new(nonce_ttl, Self::DEFAULT_MAX_NONCES),
+            algorithms: Algorithm::OFFERED.to_vec(),
             rng,
         }
     }
@@ -380,7 +384,7 @@ impl DigestAuthenticator {
     }
 
     /// Issues a fresh nonce and returns the challenge header values, SHA-256 first.
-    pub fn challenge_values(&mut self, now: Instant, stale: bool) -> [String; 2] {
+    pub fn challenge_values(&mut self, now: Instant, stale: bool) -> Vec<String> {
         let nonce = loop {
             let candidate = random_hex(&mut *self.rng, 16);
             // 128 random bits do not collide in practice; the loop makes it certain.
@@ -389,7 +393,7 @@ impl DigestAuthenticator {
             }
         };
         self.nonces.insert(now, nonce.clone());
-        Algorithm::OFFERED.map(|alg| {
+        self.algorithms.iter().map(|&alg| {
             let mut v = format!(
                 "Digest realm={}, qop=\"auth\", algorithm={}, nonce=\"{}\", opaque=\"{}\"",
                 quote(&self.realm),
@@ -402,6 +406,35 @@ impl DigestAuthenticator {
             }
             v
         })
+        .collect()
+    }
+
+    /// Offers only `algorithms`, in this order (an empty list keeps the default,
+    /// SHA-256 then MD5). Some softphones give up on the whole 401 when any
+    /// challenge is not MD5 (baresip 1.0/libre 1.1) or read only the first one
+    /// (SIPp 3.6): an operator with such phones configures `["MD5"]` or
+    /// `["MD5", "SHA-256"]`.
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.set_algorithms(algorithms);
+        self
+    }
+
+    /// As [`Self::with_algorithms`], in place.
+    pub fn set_algorithms(&mut self, algorithms: &[Algorithm]) {
+        if !algorithms.is_empty() {
+            let mut list: Vec<Algorithm> = Vec::new();
+            for a in algorithms {
+                if !list.contains(a) {
+                    list.push(*a);
+                }
+            }
+            self.algorithms = list;
+        }
+    }
+
+    /// The algorithms offered, most preferred first.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
     }
 
     /// The full 401 (or 407) answering `req`: both challenges with one new nonce,
@@ -491,6 +524,9 @@ impl DigestAuthenticator {
             None => Algorithm::Md5,
             Some(a) => Algorithm::from_param(a).ok_or("Digest algorithm not offered")?,
         };
+        if !self.algorithms.contains(&algorithm) {
+            return Err("Digest algorithm not offered");
+        }
         let qop = creds.get("qop").ok_or("qop=auth required")?;
         if !qop.eq_ignore_ascii_case("auth") {
             return Err("Only qop=auth is offered");

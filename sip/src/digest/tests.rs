@@ -256,7 +256,7 @@ fn rfc2069_form_without_qop() {
 fn challenge_has_two_algorithms_one_nonce() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [first, second] = a.challenge_values(t0, false);
+    let [first, second] = two(a.challenge_values(t0, false));
     assert!(first.starts_with("Digest "), "{first}");
     assert!(first.contains("algorithm=SHA-256"), "{first}");
     assert!(second.contains("algorithm=MD5"), "{second}");
@@ -270,7 +270,7 @@ fn challenge_has_two_algorithms_one_nonce() {
     assert_eq!(n1, n2);
     assert_eq!(o1, o2);
     assert_eq!(n1.len(), 32);
-    let [again, _] = a.challenge_values(t0, true);
+    let [again, _] = two(a.challenge_values(t0, true));
     assert!(again.ends_with(", stale=true"), "{again}");
     assert_ne!(
         nonce_opaque(&again).0,
@@ -283,7 +283,7 @@ fn challenge_has_two_algorithms_one_nonce() {
 #[test]
 fn realm_is_quoted_with_escapes() {
     let mut a = DigestAuthenticator::new(r#"odd "realm" \ x"#, TTL, [], StdRng::seed_from_u64(1));
-    let [v, _] = a.challenge_values(Instant::now(), false);
+    let [v, _] = two(a.challenge_values(Instant::now(), false));
     let c = params::parse_credentials(&v).expect("parses");
     assert_eq!(c.get("realm"), Some(r#"odd "realm" \ x"#));
 }
@@ -293,7 +293,7 @@ fn both_algorithms_verify_and_nc_must_increase() {
     let t0 = Instant::now();
     for alg in Algorithm::OFFERED {
         let mut a = auth(TTL);
-        let [c, _] = a.challenge_values(t0, false);
+        let [c, _] = two(a.challenge_values(t0, false));
         let (nonce, opaque) = nonce_opaque(&c);
         let mut ans = answer(&nonce, &opaque, alg);
         assert_eq!(verify(&mut a, t0, &ans.header()), verified(alg));
@@ -319,7 +319,7 @@ fn both_algorithms_verify_and_nc_must_increase() {
 fn failed_attempt_does_not_burn_the_nonce_count() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let mut forged = answer(&nonce, &opaque, Algorithm::Sha256);
     forged.password = "guess";
@@ -336,7 +336,7 @@ fn failed_attempt_does_not_burn_the_nonce_count() {
 fn unknown_user_and_wrong_password_look_the_same() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let mut wrong = answer(&nonce, &opaque, Algorithm::Md5);
     wrong.password = "nope";
@@ -355,7 +355,7 @@ fn unknown_user_and_wrong_password_look_the_same() {
 fn expired_nonce_with_right_password_is_stale() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let ans = answer(&nonce, &opaque, Algorithm::Sha256);
     let stale = AuthOutcome::Challenge {
@@ -395,7 +395,7 @@ fn expired_nonce_with_right_password_is_stale() {
 fn opaque_mismatch_is_treated_as_stale() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, _) = nonce_opaque(&c);
     let ans = answer(&nonce, "from-before-a-restart", Algorithm::Md5);
     assert!(matches!(
@@ -408,7 +408,7 @@ fn opaque_mismatch_is_treated_as_stale() {
 fn nonce_table_is_bounded() {
     let t0 = Instant::now();
     let mut a = auth(TTL).with_max_nonces(2);
-    let [first, _] = a.challenge_values(t0, false);
+    let [first, _] = two(a.challenge_values(t0, false));
     a.challenge_values(t0, false);
     a.challenge_values(t0, false);
     assert_eq!(a.outstanding_nonces(), 2);
@@ -437,7 +437,7 @@ fn timeouts_sweep_nonces() {
 fn foreign_credentials_are_ignored() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let mut other = answer(&nonce, &opaque, Algorithm::Md5);
     other.realm = "other.example";
@@ -462,7 +462,7 @@ fn malformed_reason(a: &mut DigestAuthenticator, header: &str) -> &'static str {
 fn malformed_credentials() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let good = answer(&nonce, &opaque, Algorithm::Md5).header();
 
@@ -519,7 +519,7 @@ fn malformed_credentials() {
 fn response_hex_case_is_irrelevant() {
     let t0 = Instant::now();
     let mut a = auth(TTL);
-    let [c, _] = a.challenge_values(t0, false);
+    let [c, _] = two(a.challenge_values(t0, false));
     let (nonce, opaque) = nonce_opaque(&c);
     let good = answer(&nonce, &opaque, Algorithm::Sha256).header();
     let start = good.find("response=\"").expect("has response") + 10;
@@ -575,7 +575,7 @@ proptest! {
     ) {
         let t0 = Instant::now();
         let mut a = auth(TTL);
-        let [c, _] = a.challenge_values(t0, false);
+        let [c, _] = two(a.challenge_values(t0, false));
         let (nonce, opaque) = nonce_opaque(&c);
         let good = answer(&nonce, &opaque, Algorithm::Md5).header();
         let boundaries: Vec<usize> = good.char_indices().map(|(i, _)| i).collect();
@@ -588,4 +588,8 @@ proptest! {
             prop_assert_eq!(user, "1001");
         }
     }
+}
+
+fn two(v: Vec<String>) -> [String; 2] {
+    v.try_into().expect("two challenges")
 }

@@ -245,6 +245,13 @@ impl Registrar {
         self
     }
 
+    /// Offers only these digest algorithms, in this order (see
+    /// [`DigestAuthenticator::with_algorithms`]).
+    pub fn with_algorithms(mut self, algorithms: &[crate::digest::Algorithm]) -> Self {
+        self.auth = self.auth.with_algorithms(algorithms);
+        self
+    }
+
     /// Answers a REGISTER (RFC 3261 §10.3). Drain [`Self::poll_event`] afterwards.
     pub fn handle_register(&mut self, now: Instant, source: Remote, req: &Request) -> Response {
         // Bring the state to `now` first, so a binding that expired before this
