@@ -14,6 +14,8 @@
 //!   agent registrar with bindings, expiry and brute-force lock-out;
 //! - [`endpoint`]: the user-agent core that routes requests to the registrar,
 //!   OPTIONS and the "not implemented" answers;
+//! - [`sdp`]: the RFC 4566 SDP parser and printer and RFC 3264 offer/answer for the
+//!   anchored G.711 audio stream with RFC 4733 DTMF;
 //! - [`media`]: the RTP relay's per-packet logic (validation, SSRC/sequence/timestamp
 //!   rewriting, latching, RFC 4733 DTMF, RTCP, media timeouts) for the binary's relay.
 
@@ -27,6 +29,7 @@ pub mod media_ports;
 pub mod message;
 pub mod net;
 pub mod registrar;
+pub mod sdp;
 pub mod transaction;
 
 pub use error::{Error, Result};
