@@ -206,9 +206,13 @@ impl StreamRewriter {
 
 /// `d` in RTP clock ticks, wrapping like RTP timestamps do.
 fn samples(d: Duration, clock_rate: u32) -> u32 {
-    let ticks = d.as_nanos() * u128::from(clock_rate) / 1_000_000_000;
+    let rate = u64::from(clock_rate);
+    let ticks = d
+        .as_secs()
+        .wrapping_mul(rate)
+        .wrapping_add(u64::from(d.subsec_nanos()) * rate / 1_000_000_000);
     // Truncation is the RTP timestamp's own modulo-2^32 arithmetic.
-    (ticks % (1u128 << 32)) as u32
+    ticks as u32
 }
 
 #[cfg(test)]

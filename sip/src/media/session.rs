@@ -179,6 +179,15 @@ pub enum SessionEvent {
 /// disagree by more than this (1 s at 8 kHz).
 const MAX_SKEW: i64 = 8000;
 
+/// `d` in 8 kHz ticks. 64-bit arithmetic only: a `u128` division costs more
+/// than the rest of the per-packet path.
+fn ticks(d: Duration) -> u64 {
+    let rate = u64::from(CLOCK_RATE);
+    d.as_secs()
+        .saturating_mul(rate)
+        .saturating_add(u64::from(d.subsec_nanos()) * rate / 1_000_000_000)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
     ssrc: u32,
@@ -194,9 +203,7 @@ struct Timeline {
 
 impl Timeline {
     fn place(&mut self, now: Instant, start: Instant, ssrc: u32, timestamp: u32) -> u64 {
-        let elapsed = now.saturating_duration_since(start);
-        let wall = u64::try_from(elapsed.as_nanos() * u128::from(CLOCK_RATE) / 1_000_000_000)
-            .unwrap_or(u64::MAX);
+        let wall = ticks(now.saturating_duration_since(start));
         let sample = match self.anchor {
             Some(a) if a.ssrc == ssrc => {
                 let d = i64::from(timestamp.wrapping_sub(a.timestamp) as i32);
