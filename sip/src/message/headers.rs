@@ -45,10 +45,16 @@ impl HeaderName {
         known(name.as_bytes()).unwrap_or_else(|| HeaderName::Other(ByteStr::from(name)))
     }
 
-    /// Like [`from_wire`](Self::from_wire), keeping an unknown name as the given
-    /// slice of the message instead of copying it.
-    pub(super) fn from_wire_slice(name: ByteStr) -> HeaderName {
-        known(name.as_bytes()).unwrap_or(HeaderName::Other(name))
+    /// Like [`from_wire`](Self::from_wire) over bytes: a well-known name needs no
+    /// slice of the message, an unknown one is kept as `slice()`.
+    pub(super) fn from_wire_bytes<E>(
+        name: &[u8],
+        slice: impl FnOnce() -> Result<ByteStr, E>,
+    ) -> Result<HeaderName, E> {
+        match known(name) {
+            Some(known) => Ok(known),
+            None => slice().map(HeaderName::Other),
+        }
     }
 
     /// The canonical long form, as printed.
@@ -91,9 +97,6 @@ impl HeaderName {
     }
 }
 
-/// Names longer than this are never well-known ones.
-const LONGEST_KNOWN: usize = 19;
-
 /// The variant for a well-known name or compact form, `None` for anything else.
 fn known(name: &[u8]) -> Option<HeaderName> {
     if let [c] = name {
@@ -118,49 +121,67 @@ fn known(name: &[u8]) -> Option<HeaderName> {
             _ => return None,
         });
     }
-    if name.len() > LONGEST_KNOWN {
-        return None;
+    // Dispatch on the first letter, then compare whole names (the length first).
+    let is = |canonical: &str| name.eq_ignore_ascii_case(canonical.as_bytes());
+    let pick = |candidates: &[(&str, HeaderName)]| {
+        candidates
+            .iter()
+            .find(|(canonical, _)| is(canonical))
+            .map(|(_, h)| h.clone())
+    };
+    match name.first()?.to_ascii_lowercase() {
+        b'v' if is("via") => Some(HeaderName::Via),
+        b'f' if is("from") => Some(HeaderName::From),
+        b't' if is("to") => Some(HeaderName::To),
+        b'c' => pick(&[
+            ("call-id", HeaderName::CallId),
+            ("cseq", HeaderName::CSeq),
+            ("contact", HeaderName::Contact),
+            ("content-length", HeaderName::ContentLength),
+            ("content-type", HeaderName::ContentType),
+            ("content-encoding", HeaderName::ContentEncoding),
+        ]),
+        b'm' => pick(&[
+            ("max-forwards", HeaderName::MaxForwards),
+            ("min-expires", HeaderName::MinExpires),
+        ]),
+        b'e' => pick(&[
+            ("expires", HeaderName::Expires),
+            ("event", HeaderName::Event),
+        ]),
+        b'r' => pick(&[
+            ("route", HeaderName::Route),
+            ("record-route", HeaderName::RecordRoute),
+            ("refer-to", HeaderName::ReferTo),
+            ("require", HeaderName::Require),
+            ("retry-after", HeaderName::RetryAfter),
+        ]),
+        b'a' => pick(&[
+            ("authorization", HeaderName::Authorization),
+            ("accept", HeaderName::Accept),
+            ("allow", HeaderName::Allow),
+        ]),
+        b'p' => pick(&[
+            ("proxy-authenticate", HeaderName::ProxyAuthenticate),
+            ("proxy-authorization", HeaderName::ProxyAuthorization),
+            ("proxy-require", HeaderName::ProxyRequire),
+        ]),
+        b'w' => pick(&[
+            ("www-authenticate", HeaderName::WwwAuthenticate),
+            ("warning", HeaderName::Warning),
+        ]),
+        b'd' if is("date") => Some(HeaderName::Date),
+        b's' => pick(&[
+            ("supported", HeaderName::Supported),
+            ("server", HeaderName::Server),
+            ("subject", HeaderName::Subject),
+        ]),
+        b'u' => pick(&[
+            ("user-agent", HeaderName::UserAgent),
+            ("unsupported", HeaderName::Unsupported),
+        ]),
+        _ => None,
     }
-    let mut lower = [0u8; LONGEST_KNOWN];
-    let lower = &mut lower[..name.len()];
-    for (d, s) in lower.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    Some(match &*lower {
-        b"via" => HeaderName::Via,
-        b"from" => HeaderName::From,
-        b"to" => HeaderName::To,
-        b"call-id" => HeaderName::CallId,
-        b"cseq" => HeaderName::CSeq,
-        b"contact" => HeaderName::Contact,
-        b"max-forwards" => HeaderName::MaxForwards,
-        b"content-length" => HeaderName::ContentLength,
-        b"content-type" => HeaderName::ContentType,
-        b"content-encoding" => HeaderName::ContentEncoding,
-        b"expires" => HeaderName::Expires,
-        b"route" => HeaderName::Route,
-        b"record-route" => HeaderName::RecordRoute,
-        b"authorization" => HeaderName::Authorization,
-        b"www-authenticate" => HeaderName::WwwAuthenticate,
-        b"proxy-authenticate" => HeaderName::ProxyAuthenticate,
-        b"proxy-authorization" => HeaderName::ProxyAuthorization,
-        b"proxy-require" => HeaderName::ProxyRequire,
-        b"accept" => HeaderName::Accept,
-        b"allow" => HeaderName::Allow,
-        b"date" => HeaderName::Date,
-        b"event" => HeaderName::Event,
-        b"min-expires" => HeaderName::MinExpires,
-        b"refer-to" => HeaderName::ReferTo,
-        b"require" => HeaderName::Require,
-        b"retry-after" => HeaderName::RetryAfter,
-        b"server" => HeaderName::Server,
-        b"subject" => HeaderName::Subject,
-        b"supported" => HeaderName::Supported,
-        b"unsupported" => HeaderName::Unsupported,
-        b"user-agent" => HeaderName::UserAgent,
-        b"warning" => HeaderName::Warning,
-        _ => return None,
-    })
 }
 
 impl PartialEq for HeaderName {

@@ -79,34 +79,37 @@ pub enum Message {
 impl Method {
     /// Maps a method token (case-sensitive).
     pub fn from_token(token: &str) -> Method {
-        Method::known(token).unwrap_or_else(|| Method::Other(ByteStr::from(token)))
+        Method::known(token.as_bytes()).unwrap_or_else(|| Method::Other(ByteStr::from(token)))
     }
 
-    /// Like [`from_token`](Self::from_token), keeping an extension method as the
-    /// given slice instead of copying it.
-    pub(crate) fn from_bytestr(token: ByteStr) -> Method {
-        match Method::known(&token) {
-            Some(m) => m,
-            None => Method::Other(token),
+    /// Like [`from_token`](Self::from_token) over bytes: a well-known method needs
+    /// no slice of the message, an extension method is kept as `slice()`.
+    pub(crate) fn from_wire<E>(
+        token: &[u8],
+        slice: impl FnOnce() -> Result<ByteStr, E>,
+    ) -> Result<Method, E> {
+        match Method::known(token) {
+            Some(m) => Ok(m),
+            None => slice().map(Method::Other),
         }
     }
 
-    fn known(token: &str) -> Option<Method> {
+    fn known(token: &[u8]) -> Option<Method> {
         Some(match token {
-            "INVITE" => Method::Invite,
-            "ACK" => Method::Ack,
-            "BYE" => Method::Bye,
-            "CANCEL" => Method::Cancel,
-            "REGISTER" => Method::Register,
-            "OPTIONS" => Method::Options,
-            "INFO" => Method::Info,
-            "REFER" => Method::Refer,
-            "NOTIFY" => Method::Notify,
-            "SUBSCRIBE" => Method::Subscribe,
-            "MESSAGE" => Method::Message,
-            "PRACK" => Method::Prack,
-            "UPDATE" => Method::Update,
-            "PUBLISH" => Method::Publish,
+            b"INVITE" => Method::Invite,
+            b"ACK" => Method::Ack,
+            b"BYE" => Method::Bye,
+            b"CANCEL" => Method::Cancel,
+            b"REGISTER" => Method::Register,
+            b"OPTIONS" => Method::Options,
+            b"INFO" => Method::Info,
+            b"REFER" => Method::Refer,
+            b"NOTIFY" => Method::Notify,
+            b"SUBSCRIBE" => Method::Subscribe,
+            b"MESSAGE" => Method::Message,
+            b"PRACK" => Method::Prack,
+            b"UPDATE" => Method::Update,
+            b"PUBLISH" => Method::Publish,
             _ => return None,
         })
     }

@@ -65,7 +65,7 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
     while buf[start..].starts_with(b"\r\n") {
         start += 2;
     }
-    let Some(len) = memchr::memmem::find(&buf[start..], b"\r\n\r\n") else {
+    let Some(len) = END_OF_HEADERS.find(&buf[start..]) else {
         return Err(ParseError::new(
             ParseErrorKind::Incomplete,
             "header section does not end with an empty line",
@@ -150,6 +150,10 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
     Ok(message)
 }
 
+/// Built once: building a searcher per message costs more than the search.
+static END_OF_HEADERS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+
 /// Iterates the CRLF-terminated lines of the header section (which does not
 /// include the final CRLF CRLF). A lone CR or LF is an error.
 struct Lines<'a> {
@@ -219,9 +223,11 @@ impl Pending {
                 format!("malformed header line: {shown}"),
             ));
         }
-        let name = sub(buf, head, off, a, name_end).ok_or_else(utf8_error)?;
+        let name = HeaderName::from_wire_bytes(&h[a..name_end], || {
+            sub(buf, head, off, a, name_end).ok_or_else(utf8_error)
+        })?;
         Ok(Pending {
-            name: HeaderName::from_wire_slice(name),
+            name,
             first: (i + 1, b),
             more: Vec::new(),
         })
@@ -330,7 +336,9 @@ fn request_line(
             "whitespace in the Request-URI",
         ));
     }
-    let method = sub(buf, head, off, 0, sp1).ok_or_else(utf8_error)?;
+    let method = Method::from_wire(method, || {
+        sub(buf, head, off, 0, sp1).ok_or_else(utf8_error)
+    })?;
     let uri = sub(buf, head, off, sp1 + 1, sp2).ok_or_else(utf8_error)?;
     let uri = Uri::parse(uri).map_err(|e| {
         ParseError::new(
@@ -345,7 +353,7 @@ fn request_line(
             "Request-URI carries URI headers",
         ));
     }
-    Ok((Method::from_bytestr(method), uri))
+    Ok((method, uri))
 }
 
 /// `SIP-Version SP Status-Code SP Reason-Phrase` (the reason may be empty, and a

@@ -249,11 +249,43 @@ impl<'a> Cursor<'a> {
                     Some((a, b)) => Some(self.slice::<true>(a, b)?),
                     None => None,
                 };
-                params.push((self.slice::<true>(na, nb)?, value));
+                let name = match intern(&self.b[na..nb]) {
+                    Some(name) => name,
+                    None => self.slice::<true>(na, nb)?,
+                };
+                params.push((name, value));
             }
         }
         Ok(Params(params))
     }
+}
+
+/// A static copy of a common parameter name or transport written exactly so: it
+/// equals the slice it replaces and spares a reference count on the buffer.
+pub(super) fn intern(s: &[u8]) -> Option<ByteStr> {
+    const COMMON: [&str; 17] = [
+        "branch",
+        "tag",
+        "rport",
+        "received",
+        "lr",
+        "transport",
+        "expires",
+        "q",
+        "maddr",
+        "ttl",
+        "user",
+        "UDP",
+        "TCP",
+        "TLS",
+        "WS",
+        "WSS",
+        "ob",
+    ];
+    COMMON
+        .iter()
+        .find(|c| c.as_bytes() == s)
+        .map(|c| ByteStr::from_static(c))
 }
 
 /// A `check` for [`Cursor::params`] that accepts everything.

@@ -2,7 +2,7 @@
 //! value and prints back to the wire form (`Display`).
 
 use super::scan::{
-    any_param, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail, TOKEN,
+    any_param, intern, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail, TOKEN,
 };
 use super::uri::{parse_host, parse_port, parse_uri};
 use super::{ByteStr, HeaderName, Host, Method, ParseError, ParseErrorKind, Uri};
@@ -120,11 +120,10 @@ const MAX_CSEQ: u64 = (1 << 31) - 1;
 
 fn cseq(value: &ByteStr) -> Result<CSeq, Fail> {
     let (seq, (a, b)) = cseq_parts(value.as_bytes())?;
-    let method = value.sub(a, b).ok_or("invalid UTF-8 boundary")?;
-    Ok(CSeq {
-        seq,
-        method: Method::from_bytestr(method),
-    })
+    let method = Method::from_wire(&value.as_bytes()[a..b], || {
+        value.sub(a, b).ok_or("invalid UTF-8 boundary")
+    })?;
+    Ok(CSeq { seq, method })
 }
 
 /// The sequence number and the span of the method of a CSeq value.
@@ -342,14 +341,18 @@ pub(super) fn via_at<const BUILD: bool>(cur: &mut Cursor<'_>) -> Result<Via, Fai
     }
     cur.skip_ws();
     let (a, b) = cur.token().map_err(|_| "missing transport")?;
-    let transport = if BUILD && cur.b[a..b].iter().any(u8::is_ascii_lowercase) {
+    let transport = if !BUILD {
+        ByteStr::default()
+    } else if let Some(known) = intern(&cur.b[a..b]) {
+        known
+    } else if cur.b[a..b].iter().any(u8::is_ascii_lowercase) {
         let upper: String = cur.b[a..b]
             .iter()
             .map(|c| c.to_ascii_uppercase() as char)
             .collect();
         ByteStr::from(upper)
     } else {
-        cur.slice::<BUILD>(a, b)?
+        cur.slice::<true>(a, b)?
     };
     if !cur.peek().is_some_and(is_ws) {
         return Err("expected a space before sent-by");

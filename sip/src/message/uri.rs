@@ -1,5 +1,6 @@
 use super::scan::{
-    is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME, URIC, USER,
+    intern, is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME, URIC,
+    USER,
 };
 use super::{ByteStr, Params, ParseError, ParseErrorKind};
 
@@ -239,7 +240,11 @@ pub(super) fn parse_uri<const BUILD: bool>(
                 Some((a, z)) => Some(slice(a, z)?),
                 None => None,
             };
-            params.push((slice(name_start, name_end)?, value));
+            let name = match intern(&b[name_start..name_end]) {
+                Some(name) => name,
+                None => slice(name_start, name_end)?,
+            };
+            params.push((name, value));
         }
     }
 
@@ -304,27 +309,20 @@ pub(super) fn parse_host<const BUILD: bool>(
         return Ok((Host::Ipv6(addr), at + close + 1));
     }
     let mut end = at;
-    let mut numeric = true;
-    let mut prev = b'.';
     while end < b.len() && is(b[end], HOST) {
-        let c = b[end];
-        if c == b'.' && prev == b'.' {
-            return Err("invalid host name");
-        }
-        numeric &= c.is_ascii_digit() || c == b'.';
-        prev = c;
         end += 1;
     }
-    if end == at {
+    let name = &b[at..end];
+    let Some(&last) = name.last() else {
         return Err("missing host");
-    }
-    if numeric {
-        // All digits and dots: an IPv4 address or nothing (a top label starts
-        // with a letter, RFC 3261 §25.1).
-        let addr = parse_ipv4(&b[at..end]).ok_or("invalid IPv4 address")?;
+    };
+    // A top label starts with a letter (RFC 3261 §25.1): ending in a digit, it is
+    // an IPv4 address if it is all digits and dots.
+    if last.is_ascii_digit() && name.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
+        let addr = parse_ipv4(name).ok_or("invalid IPv4 address")?;
         return Ok((Host::Ipv4(addr), end));
     }
-    if b[at] == b'-' {
+    if matches!(name[0], b'-' | b'.') || name.windows(2).any(|w| w == b"..") {
         return Err("invalid host name");
     }
     let domain = if BUILD {
@@ -339,15 +337,35 @@ pub(super) fn parse_host<const BUILD: bool>(
 /// Dotted-quad IPv4, as `std` reads it (no leading zeros), without UTF-8 checks.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = s.split(|&c| c == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
+    let mut n = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    for &c in s {
+        if c == b'.' {
+            if digits == 0 || n == 3 {
+                return None;
+            }
+            octets[n] = value as u8;
+            n += 1;
+            value = 0;
+            digits = 0;
+        } else {
+            // `s` holds only digits and dots (see `parse_host`).
+            if digits > 0 && value == 0 {
+                return None;
+            }
+            value = value * 10 + u16::from(c.wrapping_sub(b'0'));
+            digits += 1;
+            if value > 255 || c > b'9' || c < b'0' {
+                return None;
+            }
         }
-        *octet = u8::try_from(parse_number(part, 255)?).ok()?;
     }
-    parts.next().is_none().then(|| octets.into())
+    if digits == 0 || n != 3 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(octets.into())
 }
 
 impl std::fmt::Display for Uri {
@@ -391,6 +409,28 @@ mod tests {
             u.to_string(),
             "sip:alice:secret@Example.COM:5070;transport=tcp;lr?subject=x&h="
         );
+    }
+
+    #[test]
+    fn ipv4_like_std() {
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "192.0.2.1",
+            "1.2.3.4",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "",
+            "1000.1.1.1",
+            "00.1.1.1",
+        ] {
+            assert_eq!(parse_ipv4(s.as_bytes()), s.parse().ok(), "{s}");
+        }
     }
 
     #[test]
