@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hotline_recordings::{Channel, MediaFrame, G711 as Law};
-use hotline_sip::media::{parse_rtp, CallMedia, Leg, LegSetup, MediaConfig, RtpOutcome, G711};
+use hotline_sip::media::{parse_rtp, CallMedia, Encoding, Leg, LegSetup, MediaConfig, RtpOutcome};
 
 const CALLER: &str = "203.0.113.10:40000";
 const AGENT: &str = "198.51.100.20:61234";
@@ -39,13 +39,13 @@ fn next(p: &mut [u8], i: u32) {
     p[4..8].copy_from_slice(&ts);
 }
 
-fn call(agent_codec: G711) -> CallMedia {
+fn call(agent_codec: Encoding) -> CallMedia {
     let caller: SocketAddr = CALLER.parse().unwrap();
     let agent: SocketAddr = AGENT.parse().unwrap();
     let mut m = CallMedia::new(MediaConfig::default(), 1);
     m.connect(
         Instant::now(),
-        LegSetup::new(Some(caller), G711::Pcmu, Some(101)),
+        LegSetup::new(Some(caller), Encoding::Pcmu, Some(101)),
         LegSetup::new(Some(agent), agent_codec, Some(96)),
     );
     m
@@ -65,9 +65,9 @@ fn bench(c: &mut Criterion) {
     });
 
     for (name, codec, record) in [
-        ("relay", G711::Pcmu, false),
-        ("relay_transcode", G711::Pcma, false),
-        ("relay_record", G711::Pcmu, true),
+        ("relay", Encoding::Pcmu, false),
+        ("relay_transcode", Encoding::Pcma, false),
+        ("relay_record", Encoding::Pcmu, true),
     ] {
         let mut m = call(codec);
         let mut p = packet();

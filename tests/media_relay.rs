@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hotline::media::{CallReport, EngineSettings, MediaEngine, MediaEvent};
 use hotline_recordings::{Recorder, RecorderConfig};
-use hotline_sip::media::{g711, parse_rtp, LatchConfig, Leg, LegSetup, MediaConfig, G711};
+use hotline_sip::media::{g711, parse_rtp, Encoding, LatchConfig, Leg, LegSetup, MediaConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep, timeout};
@@ -121,8 +121,8 @@ async fn tones_cross_the_relay_rewritten_and_are_recorded_in_stereo() {
     engine
         .connect(
             &call,
-            LegSetup::new(Some(caller_addr), G711::Pcmu, Some(101)),
-            LegSetup::new(Some(agent_addr), G711::Pcmu, Some(101)),
+            LegSetup::new(Some(caller_addr), Encoding::Pcmu, Some(101)),
+            LegSetup::new(Some(agent_addr), Encoding::Pcmu, Some(101)),
         )
         .expect("connect");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -270,8 +270,8 @@ async fn dtmf_is_reported_once_and_relayed_with_the_other_legs_payload_type() {
     engine
         .connect(
             &call,
-            LegSetup::new(Some(caller_addr), G711::Pcmu, Some(101)),
-            LegSetup::new(Some(agent_addr), G711::Pcmu, Some(96)),
+            LegSetup::new(Some(caller_addr), Encoding::Pcmu, Some(101)),
+            LegSetup::new(Some(agent_addr), Encoding::Pcmu, Some(96)),
         )
         .expect("connect");
     // The agent speaks once so it is latched.
@@ -330,8 +330,8 @@ async fn a_silent_leg_times_out_and_close_releases_the_ports() {
     engine
         .connect(
             &call,
-            LegSetup::new(Some(caller_addr), G711::Pcmu, None),
-            LegSetup::new(Some(agent_addr), G711::Pcmu, None),
+            LegSetup::new(Some(caller_addr), Encoding::Pcmu, None),
+            LegSetup::new(Some(agent_addr), Encoding::Pcmu, None),
         )
         .expect("connect");
     // The caller keeps talking for 1 s; the agent says nothing.
@@ -393,8 +393,8 @@ async fn shutdown_ends_the_task_and_a_taken_port_is_an_error() {
     assert!(engine
         .connect(
             &4,
-            LegSetup::new(None, G711::Pcmu, None),
-            LegSetup::new(None, G711::Pcmu, None)
+            LegSetup::new(None, Encoding::Pcmu, None),
+            LegSetup::new(None, Encoding::Pcmu, None)
         )
         .is_err());
 }

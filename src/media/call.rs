@@ -10,7 +10,7 @@ use hotline_recordings::{
     Channel, MediaFrame, RecorderHandle, RecordingSummary, G711 as Law, MAX_FRAME_SAMPLES,
 };
 use hotline_sip::media::{
-    Audio, CallMedia, CallStats, Leg, LegStats, MediaConfig, RtpOutcome, SessionEvent, G711,
+    Audio, CallMedia, CallStats, Encoding, Leg, LegStats, MediaConfig, RtpOutcome, SessionEvent,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -365,8 +365,8 @@ fn record(rec: &RecorderHandle, a: Audio<'_>) {
         Leg::Agent => Channel::Agent,
     };
     let law = match a.codec {
-        G711::Pcmu => Law::Ulaw,
-        G711::Pcma => Law::Alaw,
+        Encoding::Pcmu => Law::Ulaw,
+        Encoding::Pcma => Law::Alaw,
     };
     let mut at = a.at_sample;
     for chunk in a.payload.chunks(MAX_FRAME_SAMPLES) {

@@ -6,6 +6,8 @@
 //! as copying it. The code is the classic one (Sun's public-domain `g711.c`, ITU-T
 //! G.711 segment tables) in `const fn` form.
 
+use super::Encoding;
+
 /// µ-law byte → 16-bit linear PCM.
 pub const ULAW_TO_LINEAR: [i16; 256] = {
     let mut t = [0i16; 256];
@@ -125,10 +127,10 @@ pub const fn alaw_encode(sample: i16) -> u8 {
 }
 
 /// Decodes a payload into `out` (as many samples as both hold); returns the count.
-pub fn decode(law: super::G711, payload: &[u8], out: &mut [i16]) -> usize {
+pub fn decode(law: Encoding, payload: &[u8], out: &mut [i16]) -> usize {
     let table = match law {
-        super::G711::Pcmu => &ULAW_TO_LINEAR,
-        super::G711::Pcma => &ALAW_TO_LINEAR,
+        Encoding::Pcmu => &ULAW_TO_LINEAR,
+        Encoding::Pcma => &ALAW_TO_LINEAR,
     };
     let n = payload.len().min(out.len());
     for (o, &b) in out.iter_mut().zip(payload) {
@@ -138,10 +140,10 @@ pub fn decode(law: super::G711, payload: &[u8], out: &mut [i16]) -> usize {
 }
 
 /// Converts a payload from one law to the other in place.
-pub fn transcode_in_place(from: super::G711, to: super::G711, payload: &mut [u8]) {
+pub fn transcode_in_place(from: Encoding, to: Encoding, payload: &mut [u8]) {
     let table = match (from, to) {
-        (super::G711::Pcmu, super::G711::Pcma) => &ULAW_TO_ALAW,
-        (super::G711::Pcma, super::G711::Pcmu) => &ALAW_TO_ULAW,
+        (Encoding::Pcmu, Encoding::Pcma) => &ULAW_TO_ALAW,
+        (Encoding::Pcma, Encoding::Pcmu) => &ALAW_TO_ULAW,
         _ => return,
     };
     for b in payload {
@@ -151,6 +153,7 @@ pub fn transcode_in_place(from: super::G711, to: super::G711, payload: &mut [u8]
 
 #[cfg(test)]
 mod tests {
+    use super::super::Encoding;
     use super::*;
 
     #[test]
@@ -203,20 +206,20 @@ mod tests {
             );
         }
         let mut p = [0xffu8, 0x80, 0x00];
-        transcode_in_place(super::super::G711::Pcmu, super::super::G711::Pcma, &mut p);
+        transcode_in_place(Encoding::Pcmu, Encoding::Pcma, &mut p);
         assert_eq!(p, [0xd5, 0xaa, 0x2a]);
         let mut q = p;
-        transcode_in_place(super::super::G711::Pcma, super::super::G711::Pcma, &mut q);
+        transcode_in_place(Encoding::Pcma, Encoding::Pcma, &mut q);
         assert_eq!(q, p);
     }
 
     #[test]
     fn decode_fills_as_many_samples_as_fit() {
         let mut out = [1i16; 4];
-        assert_eq!(decode(super::super::G711::Pcmu, &[0xff; 6], &mut out), 4);
+        assert_eq!(decode(Encoding::Pcmu, &[0xff; 6], &mut out), 4);
         assert_eq!(out, [0; 4]);
         let mut out = [1i16; 4];
-        assert_eq!(decode(super::super::G711::Pcma, &[0xd5; 2], &mut out), 2);
+        assert_eq!(decode(Encoding::Pcma, &[0xd5; 2], &mut out), 2);
         assert_eq!(out, [8, 8, 1, 1]);
     }
 }

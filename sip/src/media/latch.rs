@@ -24,6 +24,9 @@
 //!    stream it is ignored, so a third party cannot steal the media by spraying
 //!    packets at the port (the "RTP bleed" class of attack).
 //! 3. A re-INVITE with a new SDP address ([`Latch::reset`]) starts over from 1.
+//!    An unspecified address (`c=0.0.0.0`, the RFC 2543 hold that RFC 3264 §8.4
+//!    still asks us to understand) is not a move: the latch is kept and nothing
+//!    is sent until an address comes back.
 //!
 //! Loopback is neither public nor private here: it is simply an IP that must match.
 
@@ -68,6 +71,8 @@ pub struct Latch {
     expected: Option<SocketAddr>,
     latched: Option<SocketAddr>,
     last_accepted: Option<Instant>,
+    /// Put on hold with `c=0.0.0.0`: send nothing.
+    held: bool,
 }
 
 impl Latch {
@@ -79,6 +84,7 @@ impl Latch {
             expected,
             latched: None,
             last_accepted: None,
+            held: false,
         }
     }
 
@@ -86,6 +92,10 @@ impl Latch {
     /// and resume re-INVITE must not undo NAT traversal — while a new one starts
     /// over.
     pub fn reset(&mut self, expected: Option<SocketAddr>) {
+        self.held = expected.is_some_and(|a| a.ip().is_unspecified());
+        if self.held && self.expected.is_some() {
+            return;
+        }
         if expected != self.expected {
             self.expected = expected;
             self.latched = None;
@@ -96,6 +106,9 @@ impl Latch {
     /// Where to send media to this leg: the latched source, else the SDP address
     /// when it is a usable destination.
     pub fn remote(&self) -> Option<SocketAddr> {
+        if self.held {
+            return None;
+        }
         self.latched.or(self
             .expected
             .filter(|a| !a.ip().is_unspecified() && a.port() != 0))
@@ -305,6 +318,20 @@ mod tests {
         assert_eq!(l.latched(), None);
         assert_eq!(l.remote(), Some(addr("203.0.113.8:4000")));
         assert_eq!(l.check(t0, src), LatchDecision::Ignore);
+    }
+
+    #[test]
+    fn a_c0000_hold_keeps_the_latch_and_sends_nothing_until_resumed() {
+        let t0 = Instant::now();
+        let sdp = addr("203.0.113.5:4000");
+        let mut l = Latch::new(strict(), Some(sdp));
+        let src = addr("203.0.113.5:61000");
+        l.check(t0, src);
+        l.reset(Some(addr("0.0.0.0:4000")));
+        assert_eq!(l.remote(), None, "on hold");
+        assert_eq!(l.check(t0, src), LatchDecision::Accept);
+        l.reset(Some(sdp));
+        assert_eq!(l.remote(), Some(src), "resumed at the latched source");
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub use packet::{classify, parse_rtp, PacketKind, RtpError};
 pub use rewrite::{PayloadKind, PtMapping, Rewritten, RtpHeader, StreamRewriter};
 pub use rtcp::{parse_rtcp, RtcpError, RtcpInfo, RtcpType};
 pub use rtp_rs::RtpReader;
+
+/// A leg's direction as it declared it in its SDP (RFC 3264 §5.1, its own point of
+/// view): `SendOnly` means the phone sends and does not want to receive (it put
+/// the other party on hold). A leg that does not send has no media timeout; one
+/// that does not receive is not sent to.
+pub use crate::sdp::Direction;
+/// The G.711 law of a leg's audio, and a codec with its payload type.
+pub use crate::sdp::{Codec, Encoding};
 pub use session::{
     Audio, CallMedia, CallStats, DropReason, Forward, LegSetup, LegStats, MediaConfig, RtpOutcome,
     SessionEvent,
@@ -99,58 +107,6 @@ impl Leg {
 impl std::fmt::Display for Leg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A media direction as a leg declared it in its SDP (RFC 3264 §5.1), i.e. from
-/// that leg's point of view: `SendOnly` means the phone sends and does not want
-/// to receive (it put the other party on hold).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    #[default]
-    SendRecv,
-    SendOnly,
-    RecvOnly,
-    Inactive,
-}
-
-impl Direction {
-    /// The leg will send media to us: its media timeout runs.
-    pub fn sends(self) -> bool {
-        matches!(self, Direction::SendRecv | Direction::SendOnly)
-    }
-
-    /// The leg wants media from us: the relay forwards to it.
-    pub fn receives(self) -> bool {
-        matches!(self, Direction::SendRecv | Direction::RecvOnly)
-    }
-}
-
-/// The G.711 law of a leg's audio (the only codecs the hotline negotiates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum G711 {
-    /// µ-law, static payload type 0.
-    Pcmu,
-    /// A-law, static payload type 8.
-    Pcma,
-}
-
-impl G711 {
-    /// The static payload type (RFC 3551 §6).
-    pub fn static_payload_type(self) -> u8 {
-        match self {
-            G711::Pcmu => 0,
-            G711::Pcma => 8,
-        }
-    }
-
-    /// The law of a static payload type, if it is one of ours.
-    pub fn from_static_payload_type(pt: u8) -> Option<G711> {
-        match pt {
-            0 => Some(G711::Pcmu),
-            8 => Some(G711::Pcma),
-            _ => None,
-        }
     }
 }
 

@@ -31,7 +31,7 @@ use super::liveness::Liveness;
 use super::packet::{classify, parse_rtp, PacketKind, RtpError};
 use super::rewrite::{PayloadKind, PtMapping, RtpHeader, StreamRewriter};
 use super::rtcp::{parse_rtcp, RtcpError, RtcpInfo};
-use super::{g711, Direction, Leg, CLOCK_RATE, G711};
+use super::{g711, Codec, Direction, Encoding, Leg, CLOCK_RATE};
 
 /// Media settings of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct LegSetup {
     /// The phone's SDP connection address and port (`None` or `0.0.0.0` when it
     /// gave none we can use).
     pub remote: Option<SocketAddr>,
-    pub codec: G711,
+    pub codec: Encoding,
     /// The audio payload type on this leg (normally the static 0 or 8).
     pub audio_pt: u8,
     /// The telephone-event payload type on this leg, if negotiated.
@@ -67,13 +67,32 @@ pub struct LegSetup {
 
 impl LegSetup {
     /// A `sendrecv` leg with the codec's static payload type.
-    pub fn new(remote: Option<SocketAddr>, codec: G711, dtmf_pt: Option<u8>) -> Self {
+    pub fn new(remote: Option<SocketAddr>, codec: Encoding, dtmf_pt: Option<u8>) -> Self {
         Self {
             remote,
             codec,
             audio_pt: codec.static_payload_type(),
             dtmf_pt,
             direction: Direction::SendRecv,
+        }
+    }
+
+    /// What the call machine's `MediaCommand::Connect`/`Update` carry for a leg:
+    /// the SDP address (an unspecified IP, the RFC 2543 hold, is kept as
+    /// "nowhere to send"), the codec at that leg's payload type, its
+    /// telephone-event payload type and its declared direction.
+    pub fn negotiated(
+        remote: SocketAddr,
+        codec: Codec,
+        dtmf_pt: Option<u8>,
+        direction: Direction,
+    ) -> Self {
+        Self {
+            remote: Some(remote),
+            codec: codec.encoding,
+            audio_pt: codec.payload_type,
+            dtmf_pt,
+            direction,
         }
     }
 }
@@ -146,7 +165,7 @@ pub struct Forward {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Audio<'p> {
     pub leg: Leg,
-    pub codec: G711,
+    pub codec: Encoding,
     pub at_sample: u64,
     pub payload: &'p [u8],
 }
@@ -467,7 +486,7 @@ impl CallMedia {
         &mut self,
         now: Instant,
         to: Leg,
-        from_codec: G711,
+        from_codec: Encoding,
         header: RtpHeader,
         payload: &[u8],
         out: &mut [u8],

@@ -30,8 +30,8 @@ fn call(t0: Instant) -> CallMedia {
     let mut m = CallMedia::new(MediaConfig::default(), 7);
     m.connect(
         t0,
-        LegSetup::new(Some(addr(CALLER)), G711::Pcmu, Some(101)),
-        LegSetup::new(Some(addr(AGENT_SDP)), G711::Pcmu, Some(96)),
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcmu, Some(101)),
+        LegSetup::new(Some(addr(AGENT_SDP)), Encoding::Pcmu, Some(96)),
     );
     m
 }
@@ -98,7 +98,7 @@ fn caller_audio_reaches_the_agent_rewritten_and_recorded() {
         assert_eq!((f.via, f.to, f.len), (Leg::Agent, addr(AGENT_NAT), 172));
         assert_eq!(
             (a.leg, a.codec, a.payload),
-            (Leg::Caller, G711::Pcmu, &payload[..])
+            (Leg::Caller, Encoding::Pcmu, &payload[..])
         );
         assert_eq!(a.at_sample, 160 * u64::from(i));
         let r = parse_rtp(&out[..f.len]).expect("we send valid RTP");
@@ -227,8 +227,8 @@ fn events_are_not_forwarded_to_a_leg_without_telephone_event_but_still_detected(
     let mut m = CallMedia::new(MediaConfig::default(), 1);
     m.connect(
         t0,
-        LegSetup::new(Some(addr(CALLER)), G711::Pcmu, Some(101)),
-        LegSetup::new(Some(addr(AGENT_NAT)), G711::Pcmu, None),
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcmu, Some(101)),
+        LegSetup::new(Some(addr(AGENT_NAT)), Encoding::Pcmu, None),
     );
     let mut out = [0u8; 1500];
     let p = rtp(101, true, 1, 0, 5, &[1, 0, 0, 160]);
@@ -256,8 +256,8 @@ fn pcmu_to_pcma_is_transcoded() {
     let mut m = CallMedia::new(MediaConfig::default(), 1);
     m.connect(
         t0,
-        LegSetup::new(Some(addr(CALLER)), G711::Pcma, None),
-        LegSetup::new(Some(addr(AGENT_NAT)), G711::Pcmu, None),
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcma, None),
+        LegSetup::new(Some(addr(AGENT_NAT)), Encoding::Pcmu, None),
     );
     let mut out = [0u8; 1500];
     let f = forwarded(m.handle_rtp(
@@ -284,8 +284,8 @@ fn packets_from_strangers_and_before_connect_are_dropped_and_counted() {
     );
     m.connect(
         t0,
-        LegSetup::new(Some(addr(CALLER)), G711::Pcmu, None),
-        LegSetup::new(Some(addr(AGENT_SDP)), G711::Pcmu, None),
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcmu, None),
+        LegSetup::new(Some(addr(AGENT_SDP)), Encoding::Pcmu, None),
     );
     // The caller's SDP address is public: another IP may not latch.
     assert_eq!(
@@ -512,4 +512,44 @@ proptest! {
         m.handle_timeout(t0 + Duration::from_secs(100));
         while m.poll_event().is_some() {}
     }
+}
+
+#[test]
+fn negotiated_setups_and_a_c0000_hold_from_the_call_machine() {
+    let t0 = Instant::now();
+    let mut m = CallMedia::new(MediaConfig::default(), 3);
+    m.connect(
+        t0,
+        LegSetup::negotiated(addr(CALLER), Codec::PCMA, Some(101), Direction::SendRecv),
+        LegSetup::negotiated(addr(AGENT_NAT), Codec::PCMU, Some(96), Direction::SendRecv),
+    );
+    let mut out = [0u8; 1500];
+    let p = rtp(8, false, 1, 0, 5, &[0xd5; 160]);
+    let f = forwarded(m.handle_rtp(t0, Leg::Caller, addr(CALLER), &p, &mut out));
+    assert_eq!(parse_rtp(&out[..f.len]).expect("valid").payload_type(), 0);
+    // The agent holds RFC 2543 style: c=0.0.0.0, recvonly-equivalent.
+    let hold = addr("0.0.0.0:7078");
+    m.set_leg(
+        t0,
+        Leg::Agent,
+        LegSetup::negotiated(hold, Codec::PCMU, Some(96), Direction::Inactive),
+    );
+    let p = rtp(8, false, 2, 160, 5, &[0xd5; 160]);
+    let o = m.handle_rtp(t0, Leg::Caller, addr(CALLER), &p, &mut out);
+    assert!(matches!(o, RtpOutcome::Accepted { forward: None, .. }));
+    // Resumed at the old address: still latched, forwarding again.
+    m.set_leg(
+        t0,
+        Leg::Agent,
+        LegSetup::negotiated(addr(AGENT_NAT), Codec::PCMU, Some(96), Direction::SendRecv),
+    );
+    assert_eq!(m.remote(Leg::Agent), Some(addr(AGENT_NAT)));
+    let p = rtp(8, false, 3, 320, 5, &[0xd5; 160]);
+    let f = forwarded(m.handle_rtp(t0, Leg::Caller, addr(CALLER), &p, &mut out));
+    let r = parse_rtp(&out[..f.len]).expect("valid");
+    assert_eq!(
+        r.payload(),
+        &[0xfe; 160][..],
+        "A-law +8 arrives as µ-law +8: transcoded"
+    );
 }
