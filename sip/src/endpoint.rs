@@ -8,31 +8,61 @@
 //!
 //! - `REGISTER` → the [`Registrar`] (digest authentication, bindings);
 //! - `OPTIONS` → `200` with `Allow`, `Accept` and `Supported` (RFC 3261 §11.2);
-//! - `CANCEL` with nothing to cancel → `481` (§9.2);
+//! - `INVITE` without To tag → admission (below), then a new B2BUA call
+//!   ([`crate::call`]); `INVITE` and `BYE` with a To tag → the call owning that
+//!   dialog, else `481` (§12.2.2); `ACK` → the call whose 2xx it acknowledges;
+//!   `CANCEL` → the call whose INVITE it cancels, `200` if its transaction has
+//!   already answered, `481` if there is none (§9.2);
 //! - a request carrying `Require` with an extension we lack → `420` (§8.2.2.3);
 //! - a method this server knows but does not serve yet → `405` with `Allow`;
 //! - an unknown method → `501` (§8.2.1). Nothing is ever left unanswered
 //!   except `ACK`, which has no response.
 //!
+//! # Who may call what (toll fraud)
+//!
+//! The server only ever sends an INVITE to the registered Contact of one of its
+//! own agents; no request from outside can make it call an outside number. An
+//! INVITE without To tag is admitted when:
+//!
+//! - it comes from a `trusted_trunks` network and its Request-URI names a
+//!   `hotline_numbers` DID (user part of a `sip:` URI, or the number of a
+//!   `tel:` URI, visual separators `-.()` ignored; `+86` or `0086` before the
+//!   DID is accepted too) → a hotline call, routed by `Endpoint::pick_agent`;
+//!   any other number from a trunk → `404`;
+//! - it comes from anywhere else, names an agent id, and carries digest
+//!   credentials of another agent (challenged with `401 WWW-Authenticate`, the
+//!   registrar's accounts and lock-out, RFC 3261 §22.2) → an internal call to
+//!   that agent (`480` if it is not registered, `486` if it is busy); any other
+//!   number from an untrusted address → `403`, without a challenge.
+//!
+//! A call's progress comes out as [`Output::Media`] (sockets for the relay) and
+//! [`Event::Call`] (CDRs, screen pops).
+//!
 //! The owner drains [`Endpoint::poll_output`] after every input and sleeps until
 //! [`Endpoint::poll_timeout`], as with every state machine in this crate.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::call::{
+    Admission, AgentTarget, CallEvent, CallId, CallSettings, CallView, Calls, Leg, MediaCommand,
+};
+use crate::media_ports::MediaPorts;
 use crate::message::{
-    error_response, parse, ByteStr, HeaderName, Message, Method, ParseError, Request, Response,
+    error_response, parse, ByteStr, HeaderName, Message, Method, ParseError, Request, Response, Uri,
 };
 use crate::net::Remote;
 use crate::registrar::{Registrar, RegistrarConfig, RegistrarEvent};
-use crate::transaction::{self, TimerConfig, TransactionLayer};
+use crate::sdp::MediaCaps;
+use crate::transaction::{self, ServerKey, TimerConfig, TransactionLayer};
 
 /// Methods this server answers itself; listed in `Allow`.
-pub const ALLOW: &str = "REGISTER, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
 /// Body types we understand.
 pub const ACCEPT: &str = "application/sdp";
 /// Option tags we support (`Supported`, RFC 3261 §20.37). None yet: `Require` with
@@ -46,7 +76,25 @@ pub struct EndpointConfig {
     pub registrar: RegistrarConfig,
     /// The `Server` header value.
     pub server_name: String,
+    /// `[sip] public_addr`: our address in SDP (`c=`, `o=`), Via and Contact.
+    pub public_addr: IpAddr,
+    /// The SIP port peers reach us on (Via sent-by, Contact): the port actually
+    /// bound, not 0.
+    pub sip_port: u16,
+    /// `[sip] rtp_ports`, inclusive: RTP/RTCP pairs are taken from here.
+    pub rtp_ports: (u16, u16),
+    /// `[hotline] numbers`: the DIDs answered (Request-URI user part).
+    pub hotline_numbers: Vec<String>,
+    /// `[hotline] trusted_trunks`: networks (address, prefix length) allowed to
+    /// call the hotline numbers without authentication.
+    pub trusted_trunks: Vec<(IpAddr, u8)>,
+    /// How long one agent's phone rings before the next agent is tried
+    /// ([`DEFAULT_RING_TIMEOUT`]).
+    pub ring_timeout: Duration,
 }
+
+/// The ring timeout when the configuration names none.
+pub const DEFAULT_RING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the endpoint asks its owner to do.
 #[derive(Debug)]
@@ -55,6 +103,8 @@ pub enum Output {
     Transmit { to: Remote, data: Bytes },
     /// Something worth logging or counting.
     Event(Event),
+    /// Open, connect, update or close the RTP relay of a call.
+    Media(MediaCommand),
 }
 
 /// Observable happenings.
@@ -66,12 +116,17 @@ pub enum Event {
         error: ParseError,
     },
     Registrar(RegistrarEvent),
+    /// A call arrived, rang an agent, was answered, ended, or was refused.
+    Call(CallEvent),
 }
 
 /// The UA core: transaction layer plus request routing.
 pub struct Endpoint {
     transactions: TransactionLayer,
     registrar: Registrar,
+    calls: Calls,
+    hotline_numbers: Vec<String>,
+    trusted_trunks: Vec<(IpAddr, u8)>,
     server_name: ByteStr,
     out: VecDeque<Output>,
     /// Set when a binding may have changed (a successful REGISTER, an expiry).
@@ -82,6 +137,7 @@ impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
             .field("transactions", &self.transactions.len())
+            .field("calls", &self.calls.len())
             .finish_non_exhaustive()
     }
 }
@@ -90,10 +146,28 @@ impl Endpoint {
     /// `seed` feeds the nonce generator; pass real randomness in production and a
     /// constant in tests.
     pub fn new(config: EndpointConfig, seed: u64) -> Self {
+        let server_name = ByteStr::from(config.server_name);
+        let settings = CallSettings {
+            public_addr: config.public_addr,
+            sip_port: config.sip_port,
+            domain: config.registrar.realm.clone(),
+            ring_timeout: config.ring_timeout,
+            timers: config.timers.clone(),
+            server_name: server_name.clone(),
+            caps: MediaCaps::default(),
+            rtp_ports: config.rtp_ports,
+        };
         Self {
             transactions: TransactionLayer::new(config.timers),
             registrar: Registrar::new(config.registrar, StdRng::seed_from_u64(seed)),
-            server_name: ByteStr::from(config.server_name),
+            calls: Calls::new(settings, seed.rotate_left(32) ^ 0x5eed_ca11),
+            hotline_numbers: config
+                .hotline_numbers
+                .iter()
+                .map(|n| normalize_number(n))
+                .collect(),
+            trusted_trunks: config.trusted_trunks,
+            server_name,
             out: VecDeque::new(),
             bindings_changed: false,
         }
@@ -128,6 +202,43 @@ impl Endpoint {
         self.transactions.handle_timeout(now);
         self.registrar.handle_timeout(now);
         self.process(now);
+        self.calls.handle_timeout(now, &mut self.transactions);
+        self.process(now);
+    }
+
+    /// The relay saw no RTP from `leg` of `call` for too long: both legs get a
+    /// BYE (with `Reason`) and the call ends with `EndReason::MediaTimeout`.
+    /// False if the call is unknown or already ending.
+    pub fn media_timeout(&mut self, now: Instant, call: CallId, leg: Leg) -> bool {
+        let done = self
+            .calls
+            .media_timeout(now, &mut self.transactions, call, leg);
+        self.process(now);
+        done
+    }
+
+    /// Ends a call from the server's side (an operator, shutdown): both legs
+    /// are torn down. False if the call is unknown or already ending.
+    pub fn hang_up(&mut self, now: Instant, call: CallId) -> bool {
+        let done = self.calls.hang_up(now, &mut self.transactions, call);
+        self.process(now);
+        done
+    }
+
+    /// Snapshots of the calls in progress, oldest first (`GET /api/calls`).
+    pub fn calls(&self) -> Vec<CallView> {
+        self.calls.views()
+    }
+
+    /// Calls in the table, including ended ones whose legs are still being
+    /// torn down (a gauge; 0 when idle).
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// The RTP port allocator (read-only: ports in use, for metrics).
+    pub fn media_ports(&self) -> &MediaPorts {
+        self.calls.ports()
     }
 
     /// The next thing to do; call until `None` after every input.
@@ -139,13 +250,14 @@ impl Endpoint {
     /// When to call [`Endpoint::handle_timeout`] next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (
+        [
             self.transactions.poll_timeout(),
             self.registrar.poll_timeout(),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            self.calls.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The registrar, for read-only views (bindings for the API).
@@ -165,33 +277,30 @@ impl Endpoint {
     }
 
     fn process(&mut self, now: Instant) {
-        while let Some(out) = self.transactions.poll_output() {
-            match out {
-                transaction::Output::Transmit { to, data } => {
-                    self.out.push_back(Output::Transmit { to, data });
-                }
-                transaction::Output::Request {
-                    key: Some(key),
-                    from,
-                    request,
-                    cancels: _,
-                } => {
-                    let mut response = self.route(now, from, &request);
-                    response
-                        .headers
-                        .set(HeaderName::Server, self.server_name.clone());
-                    add_to_tag(&mut response);
-                    self.transactions.respond(now, &key, response);
-                }
-                // ACK (to a 2xx we never sent): nothing to answer.
-                transaction::Output::Request { key: None, .. } => {}
-                // No client transactions or dialogs yet: these cannot occur for
-                // requests we originate, and stray responses are dropped (§8.1.3.2).
-                transaction::Output::Response { .. }
-                | transaction::Output::Timeout { .. }
-                | transaction::Output::StrayResponse { .. }
-                | transaction::Output::ServerTimeout { .. } => {}
+        loop {
+            while let Some(out) = self.transactions.poll_output() {
+                self.dispatch(now, out);
             }
+            // A call needs an agent: choose one now (the ACD's job, later).
+            if let Some(call) = self.calls.poll_agent_request() {
+                let target = self.pick_agent(now, call).and_then(|user| {
+                    let binding = self.registrar.contacts_of(now, &user).into_iter().next()?;
+                    Some(AgentTarget {
+                        user,
+                        contact: binding.contact,
+                        remote: binding.source,
+                    })
+                });
+                self.calls.assign(now, &mut self.transactions, call, target);
+                continue;
+            }
+            break;
+        }
+        while let Some(out) = self.calls.poll_output() {
+            self.out.push_back(match out {
+                crate::call::CallOutput::Media(m) => Output::Media(m),
+                crate::call::CallOutput::Event(e) => Output::Event(Event::Call(e)),
+            });
         }
         while let Some(ev) = self.registrar.poll_event() {
             self.bindings_changed = true;
@@ -199,22 +308,232 @@ impl Endpoint {
         }
     }
 
-    fn route(&mut self, now: Instant, from: Remote, req: &Request) -> Response {
-        if !matches!(req.method, Method::Cancel | Method::Ack) {
-            let unsupported: Vec<String> = req
-                .headers
-                .get_all(&HeaderName::Require)
-                .flat_map(|v| v.split(','))
-                .map(|t| t.trim().to_owned())
-                .filter(|t| !t.is_empty() && !SUPPORTED.contains(&t.as_str()))
-                .collect();
-            if !unsupported.is_empty() {
-                let mut r = Response::for_request(req, 420);
-                r.headers
-                    .push(HeaderName::Unsupported, unsupported.join(", "));
-                return r;
+    /// The agent to offer `call` to, or `None` when nobody is left: the first
+    /// agent in user id order with a live binding that is neither on another
+    /// call nor already tried for this one; for an internal call only the agent
+    /// dialled. The ACD (queues, strategies, skills) replaces this function.
+    fn pick_agent(&self, now: Instant, call: CallId) -> Option<String> {
+        let candidates = match self.calls.internal_callee(call) {
+            Some(callee) => self.registrar.contacts_of(now, callee),
+            None => self.registrar.bindings(now),
+        };
+        candidates
+            .into_iter()
+            .map(|b| b.user)
+            .find(|user| !self.calls.is_busy(user) && !self.calls.has_tried(call, user))
+    }
+
+    /// One output of the transaction layer.
+    fn dispatch(&mut self, now: Instant, out: transaction::Output) {
+        let tx = &mut self.transactions;
+        match out {
+            transaction::Output::Transmit { to, data } => {
+                self.out.push_back(Output::Transmit { to, data });
+            }
+            transaction::Output::Request {
+                key: Some(key),
+                from,
+                request,
+                cancels,
+            } => self.on_request(now, key, from, request, cancels),
+            // ACK to a 2xx (ours, from a call).
+            transaction::Output::Request {
+                key: None, request, ..
+            } => {
+                self.calls.on_ack(now, tx, &request);
+            }
+            transaction::Output::Response { key, response } => {
+                self.calls.on_response(now, tx, &key, response);
+            }
+            transaction::Output::Timeout { key } => self.calls.on_client_timeout(now, tx, &key),
+            // A retransmitted 2xx is re-ACKed by its dialog; anything else
+            // that matches nothing is dropped (§8.1.3.2).
+            transaction::Output::StrayResponse { response, .. } => {
+                self.calls.on_stray(now, tx, &response);
+            }
+            transaction::Output::ServerTimeout { key } => {
+                self.calls.on_server_timeout(now, tx, &key);
             }
         }
+    }
+
+    /// A new request (never a retransmission).
+    fn on_request(
+        &mut self,
+        now: Instant,
+        key: ServerKey,
+        from: Remote,
+        request: Request,
+        cancels: Option<ServerKey>,
+    ) {
+        if let Some(r) = self.unsupported_extensions(&request) {
+            return self.reply(now, &key, r);
+        }
+        let in_dialog = request.headers.to_addr().is_ok_and(|to| to.tag().is_some());
+        let tx = &mut self.transactions;
+        match request.method {
+            Method::Invite if in_dialog => {
+                if !self.calls.on_in_dialog(now, tx, &key, &request) {
+                    self.reply(now, &key, Response::for_request(&request, 481));
+                }
+            }
+            Method::Invite => {
+                if !self.calls.on_invite_copy(now, tx, &key, &request) {
+                    self.on_new_invite(now, key, from, request);
+                }
+            }
+            Method::Bye => {
+                if !self.calls.on_in_dialog(now, tx, &key, &request) {
+                    self.reply(now, &key, Response::for_request(&request, 481));
+                }
+            }
+            Method::Cancel => {
+                let handled = cancels
+                    .as_ref()
+                    .is_some_and(|inv| self.calls.on_cancel(now, tx, &key, inv, &request));
+                if !handled {
+                    // §9.2: 200 if the INVITE transaction exists (its final
+                    // response stands), else 481.
+                    let status = if cancels.is_some() { 200 } else { 481 };
+                    self.reply(now, &key, Response::for_request(&request, status));
+                }
+            }
+            _ => {
+                let response = self.route(now, from, &request);
+                self.reply(now, &key, response);
+            }
+        }
+    }
+
+    /// Sends a response built here: Server header, To tag.
+    fn reply(&mut self, now: Instant, key: &ServerKey, mut response: Response) {
+        response
+            .headers
+            .set(HeaderName::Server, self.server_name.clone());
+        add_to_tag(&mut response);
+        self.transactions.respond(now, key, response);
+    }
+
+    /// An INVITE outside any dialog: admitted as a call, or refused.
+    fn on_new_invite(&mut self, now: Instant, key: ServerKey, from: Remote, request: Request) {
+        let dialed = dialed_number(&request.uri).unwrap_or_default();
+        let caller_number = request
+            .headers
+            .from_addr()
+            .ok()
+            .and_then(|f| dialed_number(&f.uri))
+            .unwrap_or_else(|| "anonymous".to_owned());
+        let refused = match self.admit(now, from, &request, &dialed, &caller_number) {
+            Ok(admission) => {
+                match self.calls.start(
+                    now,
+                    &mut self.transactions,
+                    key.clone(),
+                    from,
+                    request,
+                    admission,
+                ) {
+                    Ok(_) => return,
+                    Err(r) => r,
+                }
+            }
+            Err(r) => r,
+        };
+        if !matches!(refused.status, 401 | 407) {
+            tracing::info!(%from, status = refused.status, "INVITE refused");
+            self.out
+                .push_back(Output::Event(Event::Call(CallEvent::Refused {
+                    from,
+                    caller_number,
+                    dialed,
+                    status: refused.status,
+                    at: now,
+                })));
+        }
+        self.reply(now, &key, refused);
+    }
+
+    /// The admission rules of the module docs.
+    fn admit(
+        &mut self,
+        now: Instant,
+        from: Remote,
+        request: &Request,
+        dialed: &str,
+        caller_number: &str,
+    ) -> Result<Admission, Response> {
+        let refuse = |status| Err(Response::for_request(request, status));
+        if self.is_trusted(from.addr.ip()) {
+            return match self.match_did(dialed) {
+                Some(did) => Ok(Admission::Hotline {
+                    did,
+                    caller_number: caller_number.to_owned(),
+                }),
+                None => refuse(404),
+            };
+        }
+        if dialed.is_empty() || !self.registrar.authenticator().has_user(dialed) {
+            return refuse(403);
+        }
+        let caller = self.registrar.authenticate(now, from, request)?;
+        if caller == dialed {
+            return refuse(482);
+        }
+        if self.registrar.contacts_of(now, dialed).is_empty() {
+            let mut r = Response::for_request(request, 480);
+            r.headers.push(HeaderName::RetryAfter, "30");
+            return Err(r);
+        }
+        if self.calls.is_busy(dialed) {
+            return refuse(486);
+        }
+        Ok(Admission::Internal {
+            caller,
+            callee: dialed.to_owned(),
+        })
+    }
+
+    fn is_trusted(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.trusted_trunks
+            .iter()
+            .any(|&(net, len)| in_network(ip, net.to_canonical(), len))
+    }
+
+    /// The configured DID that `dialed` names, if any.
+    fn match_did(&self, dialed: &str) -> Option<String> {
+        let national = dialed
+            .strip_prefix("+86")
+            .or_else(|| dialed.strip_prefix("0086"));
+        self.hotline_numbers
+            .iter()
+            .find(|did| dialed == did.as_str() || national == Some(did.as_str()))
+            .cloned()
+    }
+
+    /// `420 Bad Extension` naming what we lack, for a request with `Require`
+    /// (§8.2.2.3); CANCEL and ACK are exempt.
+    fn unsupported_extensions(&self, req: &Request) -> Option<Response> {
+        if matches!(req.method, Method::Cancel | Method::Ack) {
+            return None;
+        }
+        let unsupported: Vec<String> = req
+            .headers
+            .get_all(&HeaderName::Require)
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty() && !SUPPORTED.contains(&t.as_str()))
+            .collect();
+        if unsupported.is_empty() {
+            return None;
+        }
+        let mut r = Response::for_request(req, 420);
+        r.headers
+            .push(HeaderName::Unsupported, unsupported.join(", "));
+        Some(r)
+    }
+
+    fn route(&mut self, now: Instant, from: Remote, req: &Request) -> Response {
         match &req.method {
             Method::Register => {
                 let r = self.registrar.handle_register(now, from, req);
@@ -228,9 +547,9 @@ impl Endpoint {
                 r.headers.push(HeaderName::Supported, SUPPORTED.join(", "));
                 r
             }
-            Method::Cancel => Response::for_request(req, 481),
+            // Handled before routing; kept for completeness.
+            Method::Cancel | Method::Bye => Response::for_request(req, 481),
             Method::Invite
-            | Method::Bye
             | Method::Ack
             | Method::Info
             | Method::Refer
@@ -246,6 +565,70 @@ impl Endpoint {
             }
             Method::Other(_) => Response::for_request(req, 501),
         }
+    }
+}
+
+/// The number a URI names: the user part of a `sip:`/`sips:` URI (up to its
+/// first `;`) or the number of a `tel:` URI, percent-escapes resolved and the
+/// visual separators `-.()` of RFC 3966 dropped.
+fn dialed_number(uri: &Uri) -> Option<String> {
+    let raw = if uri.is_sip() {
+        uri.user()?
+    } else if uri.scheme() == "tel" {
+        uri.as_str().get(4..)?
+    } else {
+        return None;
+    };
+    let number = raw.split(';').next().unwrap_or_default();
+    let number = normalize_number(&percent_decode(number));
+    (!number.is_empty()).then_some(number)
+}
+
+/// Drops RFC 3966 visual separators and blanks.
+fn normalize_number(n: &str) -> String {
+    n.chars()
+        .filter(|c| !matches!(c, '-' | '.' | '(' | ')' | ' '))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `ip` is in `net/len` (both canonical: IPv4-mapped IPv6 as IPv4).
+fn in_network(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let len = u32::from(len.min(32));
+            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let len = u32::from(len.min(128));
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
     }
 }
 
@@ -338,6 +721,8 @@ fn after_first_value(value: &str) -> &str {
     }
     ""
 }
+
+mod settings;
 
 #[cfg(test)]
 mod tests;

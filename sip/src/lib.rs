@@ -16,9 +16,13 @@
 //!   OPTIONS and the "not implemented" answers;
 //! - [`sdp`]: the RFC 4566 SDP parser and printer and RFC 3264 offer/answer for the
 //!   anchored G.711 audio stream with RFC 4733 DTMF;
+//! - [`dialog`]: RFC 3261 §12 dialogs (UAS and UAC), in-dialog requests and ACKs;
+//! - [`call`]: the B2BUA — one call joins the trunk's dialog and the agent's, with
+//!   media anchored on ports from [`media_ports`];
 //! - [`media`]: the RTP relay's per-packet logic (validation, SSRC/sequence/timestamp
 //!   rewriting, latching, RFC 4733 DTMF, RTCP, media timeouts) for the binary's relay.
 
+pub mod call;
 pub mod dialog;
 pub mod digest;
 pub mod endpoint;

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use std::net::IpAddr;
+
 use super::*;
 use crate::net::Transport;
 
@@ -24,6 +26,12 @@ fn endpoint() -> Endpoint {
                 }],
             },
             server_name: "hotline-test".into(),
+            public_addr: [192, 0, 2, 10].into(),
+            sip_port: 5060,
+            rtp_ports: (20000, 20099),
+            hotline_numbers: vec!["12345".into()],
+            trusted_trunks: vec![([192, 0, 2, 64].into(), 29)],
+            ring_timeout: DEFAULT_RING_TIMEOUT,
         },
         7,
     )
@@ -104,11 +112,14 @@ fn known_but_unserved_methods_get_405_and_unknown_ones_501() {
     let mut ep = endpoint();
     let now = Instant::now();
     for (method, status) in [
-        ("INVITE", 405),
-        ("BYE", 405),
         ("SUBSCRIBE", 405),
         ("MESSAGE", 405),
+        ("PUBLISH", 405),
+        ("INFO", 405),
         ("FROBNICATE", 501),
+        // Served now: a BYE outside any dialog, an INVITE from nowhere trusted.
+        ("BYE", 481),
+        ("INVITE", 403),
     ] {
         ep.handle_bytes(now, udp(5062), request(method, ""));
         let got = responses(&mut ep);
@@ -194,7 +205,7 @@ From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 99999999999 OPTION
                 saw_400 |= data.starts_with(b"SIP/2.0 400 ");
             }
             Output::Event(Event::ParseError { .. }) => saw_event = true,
-            Output::Event(_) => {}
+            Output::Event(_) | Output::Media(_) => {}
         }
     }
     assert!(saw_400 && saw_event);
@@ -233,4 +244,61 @@ Call-ID: reg-1\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@127.0.0.1:5062>\r\nExpi
             .count(),
         2
     );
+}
+
+#[test]
+fn trunk_networks_match_by_prefix_and_ipv4_mapped_addresses_count_as_ipv4() {
+    let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+    let net = ip("192.0.2.64");
+    assert!(in_network(ip("192.0.2.64"), net, 29));
+    assert!(in_network(ip("192.0.2.71"), net, 29));
+    assert!(!in_network(ip("192.0.2.72"), net, 29));
+    assert!(!in_network(ip("192.0.2.63"), net, 29));
+    assert!(in_network(ip("10.1.2.3"), ip("10.0.0.0"), 8));
+    assert!(
+        in_network(ip("8.8.8.8"), ip("0.0.0.0"), 0),
+        "/0 is everything"
+    );
+    assert!(in_network(ip("192.0.2.9"), ip("192.0.2.9"), 32));
+    assert!(
+        in_network(ip("192.0.2.9"), ip("192.0.2.9"), 99),
+        "clamped to /32"
+    );
+    assert!(in_network(ip("2001:db8::5"), ip("2001:db8::"), 64));
+    assert!(!in_network(ip("2001:db9::5"), ip("2001:db8::"), 32));
+    assert!(
+        !in_network(ip("192.0.2.9"), ip("2001:db8::"), 0),
+        "families differ"
+    );
+
+    let ep = endpoint();
+    assert!(ep.is_trusted(ip("192.0.2.65")));
+    assert!(ep.is_trusted(ip("::ffff:192.0.2.65")));
+    assert!(!ep.is_trusted(ip("192.0.2.80")));
+    assert!(!ep.is_trusted(ip("127.0.0.1")));
+}
+
+#[test]
+fn dialed_numbers_come_from_sip_user_parts_and_tel_uris() {
+    let n = |s: &str| dialed_number(&s.parse::<Uri>().expect("uri"));
+    assert_eq!(n("sip:12345@192.0.2.10"), Some("12345".into()));
+    assert_eq!(
+        n("sip:+86-12345;npdi@gw;user=phone"),
+        Some("+8612345".into())
+    );
+    assert_eq!(n("sip:%31%32345@gw"), Some("12345".into()));
+    assert_eq!(
+        n("tel:+86(0668)12345;phone-context=+86"),
+        Some("+86066812345".into())
+    );
+    assert_eq!(n("sip:gw.example"), None);
+    assert_eq!(n("mailto:a@b"), None);
+
+    let ep = endpoint();
+    assert_eq!(ep.match_did("12345"), Some("12345".into()));
+    assert_eq!(ep.match_did("+8612345"), Some("12345".into()));
+    assert_eq!(ep.match_did("008612345"), Some("12345".into()));
+    assert_eq!(ep.match_did("8612345"), None);
+    assert_eq!(ep.match_did("123456"), None);
+    assert_eq!(ep.match_did(""), None);
 }
