@@ -577,7 +577,7 @@ impl Call {
             body: Bytes::from(offer.to_string()),
         };
         let attempt = self.next_attempt;
-        self.next_attempt += 1;
+        self.next_attempt = self.next_attempt.wrapping_add(1);
         ctx.send(
             self.id,
             Purpose::AgentInvite(attempt),

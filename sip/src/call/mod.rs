@@ -136,6 +136,17 @@ pub enum HangupBy {
     System,
 }
 
+impl HangupBy {
+    /// Lower-case name for CDRs, logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupBy::Caller => "caller",
+            HangupBy::Agent => "agent",
+            HangupBy::System => "system",
+        }
+    }
+}
+
 /// Why a call ended, for CDRs and statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {
@@ -157,6 +168,24 @@ pub enum EndReason {
     AckTimeout,
     /// A protocol failure: a dialog vanished (481/408), an unusable answer.
     Error,
+}
+
+impl EndReason {
+    /// Lower-case name for CDRs, logs and metric labels (the status of
+    /// `Rejected` is not part of it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Normal => "normal",
+            EndReason::Cancelled => "cancelled",
+            EndReason::Busy => "busy",
+            EndReason::NoAnswer => "no_answer",
+            EndReason::NoAgent => "no_agent",
+            EndReason::Rejected(_) => "rejected",
+            EndReason::MediaTimeout => "media_timeout",
+            EndReason::AckTimeout => "ack_timeout",
+            EndReason::Error => "error",
+        }
+    }
 }
 
 /// Things worth recording: sent as `endpoint::Event::Call`.

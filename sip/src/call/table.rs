@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::machine::{Call, CallerLeg, Ctx, LegRef, Purpose};
-use super::{CallEvent, CallId, CallView, EndReason, HangupBy, Leg, MediaCommand};
+use super::{CallEvent, CallId, CallView, EndReason, Leg, MediaCommand};
 use crate::dialog::{new_tag, Dialog, DialogId, Local};
 use crate::media_ports::MediaPorts;
 use crate::message::{ByteStr, HeaderName, Method, Request, Response};
@@ -582,15 +582,4 @@ fn unavailable(invite: &Request) -> Response {
     let mut r = Response::for_request(invite, 503);
     r.headers.push(HeaderName::RetryAfter, "30");
     r
-}
-
-/// For `HangupBy` in logs.
-impl HangupBy {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            HangupBy::Caller => "caller",
-            HangupBy::Agent => "agent",
-            HangupBy::System => "system",
-        }
-    }
 }

@@ -1742,3 +1742,63 @@ mod interleavings {
         }
     }
 }
+
+#[test]
+fn rfc2543_hold_and_inactive_are_relayed_as_such() {
+    let mut h = H::new();
+    h.register("1001", phone1(), CONTACT1);
+    let mut caller = Caller::new(48);
+    let mut agent = connected_call(&mut h, &mut caller);
+    // The agent holds the old way: c=0.0.0.0 (RFC 3264 §8.4).
+    let old_hold = phone_sdp("0.0.0.0", 30000, "sendrecv", 400);
+    let b = h.send(phone1(), &agent.in_dialog("INVITE", &old_hold));
+    b.response_to(phone1(), 200);
+    let update = b
+        .media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Update {
+                leg: Leg::Agent,
+                remote,
+                direction,
+                ..
+            } => Some((*remote, *direction)),
+            _ => None,
+        })
+        .expect("an Update for the agent leg");
+    assert!(update.0.ip().is_unspecified());
+    assert_eq!(
+        update.1,
+        Direction::SendOnly,
+        "c=0.0.0.0 means: do not send to me"
+    );
+    let reinvite = b.request_to(trunk(), Method::Invite);
+    assert_eq!(
+        body_sdp(&reinvite.body).media[0].direction(),
+        Some(Direction::SendOnly)
+    );
+    let data = reply(
+        &reinvite,
+        200,
+        "",
+        "sip:13800138000@198.51.100.7:5060",
+        &OFFER.replace("a=sendrecv", "a=recvonly"),
+    );
+    h.send_bytes(trunk(), data);
+    h.send(phone1(), &agent.in_dialog("ACK", ""));
+    // Then inactive.
+    let inactive = phone_sdp("10.0.0.21", 30000, "inactive", 401);
+    let b = h.send(phone1(), &agent.in_dialog("INVITE", &inactive));
+    let ok = b.response_to(phone1(), 200);
+    assert_eq!(
+        body_sdp(&ok.body).media[0].direction(),
+        Some(Direction::Inactive)
+    );
+    let reinvite = b.request_to(trunk(), Method::Invite);
+    assert_eq!(
+        body_sdp(&reinvite.body).media[0].direction(),
+        Some(Direction::Inactive)
+    );
+    h.ep.hang_up(h.now, h.ep.calls()[0].id);
+    h.assert_all_clear();
+}
