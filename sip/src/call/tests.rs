@@ -1410,6 +1410,31 @@ fn agent_calling_an_unregistered_or_busy_agent_is_refused() {
     );
     assert_eq!(b.statuses_to(phone1()), [480], "1003 is not registered");
     assert_eq!(b.invites_anywhere(), 0);
+
+    // 1003 registers and is offered a citizen's call.
+    h.register("1003", phone2(), CONTACT2);
+    let mut citizen = Caller::new(33);
+    let b = h.send(trunk(), &citizen.invite());
+    // 1001 is first in id order.
+    let inv = b.request_to(phone1(), Method::Invite);
+    let b = Agent::new(phone1(), CONTACT1, inv).respond(&mut h, 486, "");
+    let inv = b.request_to(phone2(), Method::Invite);
+    assert_eq!(inv.uri.as_str(), CONTACT2);
+    // While 1003 is being rung, 1001 calls it: busy.
+    let mut caller = Caller::new(34);
+    caller.from = phone1();
+    caller.number = "1001".into();
+    let b = h.send(phone1(), &caller.invite_with(&ruri, OFFER, ""));
+    let challenge = b.response_to(phone1(), 401);
+    caller.cseq += 1;
+    let auth = h.answer(&challenge, "1001", "INVITE", &ruri);
+    let b = h.send(
+        phone1(),
+        &caller.invite_with(&ruri, OFFER, &format!("Authorization: {auth}\n")),
+    );
+    assert_eq!(b.statuses_to(phone1()), [486], "1003 is busy");
+    assert_eq!(b.invites_anywhere(), 0);
+    h.ep.hang_up(h.now, h.ep.calls()[0].id);
     h.assert_all_clear();
 }
 
