@@ -1,7 +1,7 @@
 use bytes::Bytes;
 
 use super::bytestr::sub;
-use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
+use super::scan::{find, is, is_ws, parse_number, trim_ws, TOKEN, WORD};
 use super::typed::{cseq_parts, header_error, validate_contact, validate_name_addr, validate_via};
 use super::{
     ByteStr, Header, HeaderName, Headers, Message, Method, NameAddr, Request, Response, Uri,
@@ -83,27 +83,33 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
     let (_, first_end) = lines.next_line()?.unwrap_or((0, h.len()));
     let first = &head[..first_end];
     let mut headers = Vec::with_capacity(24);
-    let mut pending: Option<Pending> = None;
-    while let Some((a, b)) = lines.next_line()? {
+    let mut next = lines.next_line()?;
+    while let Some((a, b)) = next {
         if is_ws(h[a]) {
-            match &mut pending {
-                Some(p) => p.more.push((a, b)),
-                None => {
-                    return Err(ParseError::new(
-                        ParseErrorKind::StartLine,
-                        "whitespace at the start of the first header line",
-                    ))
-                }
+            return Err(ParseError::new(
+                ParseErrorKind::StartLine,
+                "whitespace at the start of the first header line",
+            ));
+        }
+        let (name, value_start) = header_name(&buf, head, start, a, b)?;
+        let mut value_end = b;
+        let mut folded = false;
+        next = lines.next_line()?;
+        while let Some((c, d)) = next {
+            if !is_ws(h[c]) {
+                break;
             }
-            continue;
+            folded = true;
+            value_end = d;
+            next = lines.next_line()?;
         }
-        if let Some(p) = pending.take() {
-            headers.push(p.finish(&buf, head, start)?);
-        }
-        pending = Some(Pending::new(&buf, head, start, a, b)?);
-    }
-    if let Some(p) = pending.take() {
-        headers.push(p.finish(&buf, head, start)?);
+        let value = if folded {
+            unfold(&head[value_start..value_end])
+        } else {
+            let (ta, tb) = trim_ws(&h[value_start..value_end]);
+            sub(&buf, head, start, value_start + ta, value_start + tb).ok_or_else(utf8_error)?
+        };
+        headers.push(Header { name, value });
     }
     let headers = Headers::from_vec(headers);
 
@@ -197,68 +203,52 @@ fn check_nul(h: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// A header line being collected with its continuation lines.
-struct Pending {
-    name: HeaderName,
-    /// The value on the first line (after the colon).
-    first: (usize, usize),
-    more: Vec<(usize, usize)>,
+/// The name of the header line `head[a..b]` and where its value starts (after
+/// the colon; whitespace before the colon is allowed, RFC 3261 §7.3.1).
+fn header_name(
+    buf: &Bytes,
+    head: &str,
+    off: usize,
+    a: usize,
+    b: usize,
+) -> Result<(HeaderName, usize), ParseError> {
+    let h = head.as_bytes();
+    let mut i = a;
+    while i < b && is(h[i], TOKEN) {
+        i += 1;
+    }
+    let name_end = i;
+    while i < b && is_ws(h[i]) {
+        i += 1;
+    }
+    if name_end == a || i == b || h[i] != b':' {
+        let shown: String = head[a..b].chars().take(40).collect();
+        return Err(ParseError::new(
+            ParseErrorKind::Header(HeaderName::Other(ByteStr::from(&head[a..name_end]))),
+            format!("malformed header line: {shown}"),
+        ));
+    }
+    let name = HeaderName::from_wire_bytes(&h[a..name_end], || {
+        sub(buf, head, off, a, name_end).ok_or_else(utf8_error)
+    })?;
+    Ok((name, i + 1))
 }
 
-impl Pending {
-    fn new(buf: &Bytes, head: &str, off: usize, a: usize, b: usize) -> Result<Pending, ParseError> {
-        let h = head.as_bytes();
-        let mut i = a;
-        while i < b && is(h[i], TOKEN) {
-            i += 1;
+/// A folded value: each line break with the whitespace around it becomes one SP
+/// (RFC 3261 §7.3.1), and the ends are trimmed.
+fn unfold(folded: &str) -> ByteStr {
+    let mut joined = String::with_capacity(folded.len());
+    for piece in folded.split("\r\n") {
+        let piece = piece.trim_matches([' ', '\t']);
+        if piece.is_empty() {
+            continue;
         }
-        let name_end = i;
-        while i < b && is_ws(h[i]) {
-            i += 1;
+        if !joined.is_empty() {
+            joined.push(' ');
         }
-        if name_end == a || i == b || h[i] != b':' {
-            let shown: String = head[a..b].chars().take(40).collect();
-            return Err(ParseError::new(
-                ParseErrorKind::Header(HeaderName::Other(ByteStr::from(&head[a..name_end]))),
-                format!("malformed header line: {shown}"),
-            ));
-        }
-        let name = HeaderName::from_wire_bytes(&h[a..name_end], || {
-            sub(buf, head, off, a, name_end).ok_or_else(utf8_error)
-        })?;
-        Ok(Pending {
-            name,
-            first: (i + 1, b),
-            more: Vec::new(),
-        })
+        joined.push_str(piece);
     }
-
-    fn finish(self, buf: &Bytes, head: &str, off: usize) -> Result<Header, ParseError> {
-        let h = head.as_bytes();
-        let (a, b) = self.first;
-        let value = if self.more.is_empty() {
-            let (ta, tb) = trim_ws(&h[a..b]);
-            sub(buf, head, off, a + ta, a + tb).ok_or_else(utf8_error)?
-        } else {
-            // Unfold: each line break with its surrounding whitespace becomes one SP.
-            let mut joined = String::new();
-            for &(a, b) in std::iter::once(&self.first).chain(&self.more) {
-                let (ta, tb) = trim_ws(&h[a..b]);
-                if ta == tb {
-                    continue;
-                }
-                if !joined.is_empty() {
-                    joined.push(' ');
-                }
-                joined.push_str(&head[a + ta..a + tb]);
-            }
-            ByteStr::from(joined)
-        };
-        Ok(Header {
-            name: self.name,
-            value,
-        })
-    }
+    ByteStr::from(joined)
 }
 
 fn utf8_error() -> ParseError {
@@ -501,7 +491,7 @@ fn truncate(s: &str) -> String {
 /// `callid = word [ "@" word ]` (RFC 3261 §25.1).
 pub(super) fn check_call_id(value: &ByteStr) -> Result<(), ParseError> {
     let b = value.as_bytes();
-    let ok = match memchr::memchr(b'@', b) {
+    let ok = match find(b'@', b) {
         Some(at) => is_word(&b[..at]) && is_word(&b[at + 1..]),
         None => is_word(b),
     };

@@ -85,6 +85,17 @@ pub(super) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// The first `c` in `s`. Header values are short, and below a few dozen bytes a
+/// plain loop beats `memchr`'s dispatch.
+#[inline]
+pub(super) fn find(c: u8, s: &[u8]) -> Option<usize> {
+    if s.len() < 64 {
+        s.iter().position(|&x| x == c)
+    } else {
+        memchr::memchr(c, s)
+    }
+}
+
 /// Trims SP and HT on both sides.
 pub(super) fn trim_ws(s: &[u8]) -> (usize, usize) {
     let mut a = 0;

@@ -2,7 +2,8 @@
 //! value and prints back to the wire form (`Display`).
 
 use super::scan::{
-    any_param, intern, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail, TOKEN,
+    any_param, find, intern, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail,
+    TOKEN,
 };
 use super::uri::{parse_host, parse_port, parse_uri};
 use super::{ByteStr, HeaderName, Host, Method, ParseError, ParseErrorKind, Uri};
@@ -57,15 +58,14 @@ impl Via {
     /// [`parse_list`](Self::parse_list)).
     pub fn parse(value: &ByteStr) -> Result<Via, ParseError> {
         let mut cur = Cursor::new(value);
-        via_at::<true>(&mut cur)
-            .and_then(|via| {
-                if cur.at_end() {
-                    Ok(via)
-                } else {
-                    Err("unexpected text after the value")
-                }
-            })
-            .map_err(|why| header_error(HeaderName::Via, why))
+        let via = via_at::<true>(&mut cur).map_err(|why| header_error(HeaderName::Via, why))?;
+        if !cur.at_end() {
+            return Err(header_error(
+                HeaderName::Via,
+                "unexpected text after the value",
+            ));
+        }
+        Ok(via)
     }
 
     /// Parses every comma-separated value of one Via line.
@@ -179,15 +179,11 @@ impl NameAddr {
     /// Like [`parse`](Self::parse), naming `header` in the error.
     pub fn parse_as(value: &ByteStr, header: HeaderName) -> Result<NameAddr, ParseError> {
         let mut cur = Cursor::new(value);
-        name_addr_at::<true>(&mut cur, any_param)
-            .and_then(|a| {
-                if cur.at_end() {
-                    Ok(a)
-                } else {
-                    Err("more than one value")
-                }
-            })
-            .map_err(|why| header_error(header, why))
+        match name_addr_at::<true>(&mut cur, any_param) {
+            Ok(addr) if cur.at_end() => Ok(addr),
+            Ok(_) => Err(header_error(header, "more than one value")),
+            Err(why) => Err(header_error(header, why)),
+        }
     }
 
     /// Parses every comma-separated value of a Route/Record-Route-style line.
@@ -322,6 +318,7 @@ pub(super) fn validate_contact(value: &ByteStr) -> Result<(), ParseError> {
 
 /// One via-parm at the cursor (RFC 3261 §20.42, with LWS around every separator as
 /// §25.1 allows); stops at the end or on the comma before the next value.
+#[inline]
 pub(super) fn via_at<const BUILD: bool>(cur: &mut Cursor<'_>) -> Result<Via, Fail> {
     cur.skip_ws();
     let (a, b) = cur.token().map_err(|_| "missing protocol name")?;
@@ -384,6 +381,7 @@ pub(super) fn via_at<const BUILD: bool>(cur: &mut Cursor<'_>) -> Result<Via, Fai
 
 /// One `(name-addr / addr-spec) *(SEMI generic-param)` at the cursor (RFC 3261
 /// §20.10, §20.20, §20.39); stops at the end or on a comma before the next value.
+#[inline]
 pub(super) fn name_addr_at<const BUILD: bool>(
     cur: &mut Cursor<'_>,
     check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), Fail>,
@@ -429,8 +427,11 @@ pub(super) fn name_addr_at<const BUILD: bool>(
     let uri = if bracketed {
         // No LWS inside the brackets (RFC 4475 §3.1.2.14).
         let start = cur.pos;
-        let close = memchr::memchr(b'>', &cur.b[start..]).ok_or("missing >")?;
-        if cur.b[start..start + close].iter().any(|&c| is_ws(c)) {
+        let close = cur.b[start..]
+            .iter()
+            .position(|&c| c == b'>' || is_ws(c))
+            .ok_or("missing >")?;
+        if cur.b[start + close] != b'>' {
             return Err("whitespace inside <>");
         }
         let uri = parse_uri::<BUILD>(cur.src, start, start + close)?;
@@ -448,7 +449,7 @@ pub(super) fn name_addr_at<const BUILD: bool>(
             return Err("missing address");
         }
         let uri = parse_uri::<BUILD>(cur.src, start, end).map_err(|why| {
-            if memchr::memchr(b'<', &cur.b[start..]).is_some() {
+            if find(b'<', &cur.b[start..]).is_some() {
                 "display name is neither a quoted string nor tokens"
             } else {
                 why

@@ -1,6 +1,6 @@
 use super::scan::{
-    intern, is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME, URIC,
-    USER,
+    find, intern, is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME,
+    URIC, USER,
 };
 use super::{ByteStr, Params, ParseError, ParseErrorKind};
 
@@ -114,6 +114,7 @@ impl std::str::FromStr for Uri {
 
 /// Parses `src[start..end]` as a URI. With `BUILD` false it only validates: the
 /// result carries the spans and scheme but no slices (see `scan::Cursor`).
+#[inline]
 pub(super) fn parse_uri<const BUILD: bool>(
     src: &ByteStr,
     start: usize,
@@ -165,7 +166,7 @@ pub(super) fn parse_uri<const BUILD: bool>(
         } else {
             Scheme::Lower(i as u32)
         };
-        let headers = memchr::memchr(b'?', &b[rest..]).map(|q| span(rest + q + 1, b.len()));
+        let headers = find(b'?', &b[rest..]).map(|q| span(rest + q + 1, b.len()));
         return Ok(Uri {
             raw: slice(0, b.len())?,
             scheme,
@@ -178,32 +179,29 @@ pub(super) fn parse_uri<const BUILD: bool>(
         });
     };
 
-    // userinfo: the only "@" of a SIP URI ends it (neither host, parameters nor
-    // headers may hold one unescaped).
+    // userinfo, if the user (and password) characters run up to an "@"; a "@"
+    // anywhere else is then rejected by the host, parameter and header rules.
     let mut pos = rest;
     let (mut user, mut password) = (None, None);
-    if let Some(at) = memchr::memchr(b'@', &b[rest..]) {
-        let at = rest + at;
-        let user_end = take_escaped(b, rest, USER)?;
-        if user_end == rest {
-            return Err("empty user part");
+    let user_end = take_escaped(b, rest, USER)?;
+    match b.get(user_end) {
+        Some(b'@') if user_end == rest => return Err("empty user part"),
+        Some(b'@') => {
+            user = Some(span(rest, user_end));
+            pos = user_end + 1;
         }
-        if user_end < at {
-            if b[user_end] != b':' {
-                return Err("character not allowed in the user part");
+        Some(b':') => {
+            let password_end = take_escaped(b, user_end + 1, PASSWORD)?;
+            if b.get(password_end) == Some(&b'@') {
+                if user_end == rest {
+                    return Err("empty user part");
+                }
+                user = Some(span(rest, user_end));
+                password = Some(span(user_end + 1, password_end));
+                pos = password_end + 1;
             }
-            if take_escaped(b, user_end + 1, PASSWORD)? != at {
-                return Err("character not allowed in the password");
-            }
-            password = Some(span(user_end + 1, at));
-        } else if user_end > at {
-            return Err("character not allowed in the user part");
         }
-        user = Some(span(rest, user_end));
-        pos = at + 1;
-        if memchr::memchr(b'@', &b[pos..]).is_some() {
-            return Err("more than one @");
-        }
+        _ => {}
     }
 
     let (host, host_end) = parse_host::<BUILD>(src, start, b, pos)?;
@@ -300,7 +298,7 @@ pub(super) fn parse_host<const BUILD: bool>(
     at: usize,
 ) -> Result<(Host, usize), Fail> {
     if b.get(at) == Some(&b'[') {
-        let close = memchr::memchr(b']', &b[at..]).ok_or("unterminated IPv6 reference")?;
+        let close = find(b']', &b[at..]).ok_or("unterminated IPv6 reference")?;
         let inner =
             std::str::from_utf8(&b[at + 1..at + close]).map_err(|_| "invalid IPv6 address")?;
         let addr = inner
@@ -308,21 +306,31 @@ pub(super) fn parse_host<const BUILD: bool>(
             .map_err(|_| "invalid IPv6 address")?;
         return Ok((Host::Ipv6(addr), at + close + 1));
     }
+    // One pass: the extent, whether it is all digits and dots, and whether a
+    // label is empty ("..", or a leading dot).
     let mut end = at;
+    let mut numeric = true;
+    let mut empty_label = false;
+    let mut prev_dot = true;
     while end < b.len() && is(b[end], HOST) {
+        let c = b[end];
+        let dot = c == b'.';
+        empty_label |= dot & prev_dot;
+        numeric &= dot | c.is_ascii_digit();
+        prev_dot = dot;
         end += 1;
     }
-    let name = &b[at..end];
-    let Some(&last) = name.last() else {
+    if end == at {
         return Err("missing host");
-    };
-    // A top label starts with a letter (RFC 3261 §25.1): ending in a digit, it is
-    // an IPv4 address if it is all digits and dots.
-    if last.is_ascii_digit() && name.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
+    }
+    let name = &b[at..end];
+    // A top label starts with a letter (RFC 3261 §25.1), so all digits and dots
+    // can only be an IPv4 address.
+    if numeric {
         let addr = parse_ipv4(name).ok_or("invalid IPv4 address")?;
         return Ok((Host::Ipv4(addr), end));
     }
-    if matches!(name[0], b'-' | b'.') || name.windows(2).any(|w| w == b"..") {
+    if empty_label || name[0] == b'-' {
         return Err("invalid host name");
     }
     let domain = if BUILD {
