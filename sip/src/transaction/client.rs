@@ -64,6 +64,21 @@ impl ClientTx {
         }
     }
 
+    /// The TU sent a CANCEL for this INVITE (§9.1): if no final response
+    /// arrives within 64·T1 the transaction is considered cancelled and
+    /// destroyed. Without this an INVITE whose phone sent a provisional and then
+    /// went silent would stay in Proceeding, which has no timer, for ever.
+    pub(super) fn on_cancel_sent(&mut self, ctx: &mut Ctx<'_>) {
+        if let ClientTx::Invite(tx) = self {
+            if matches!(
+                tx.state,
+                InviteClientState::Calling | InviteClientState::Proceeding
+            ) {
+                tx.timers.set(Slot::Guard, ctx.now, ctx.config.timeout());
+            }
+        }
+    }
+
     pub(super) fn remote(&self) -> Remote {
         match self {
             ClientTx::Invite(tx) => tx.to,
@@ -161,6 +176,11 @@ impl InviteClient {
                 self.terminate();
             }
             (InviteClientState::Completed, Slot::Wait) => self.terminate(),
+            (InviteClientState::Calling | InviteClientState::Proceeding, Slot::Guard) => {
+                // §9.1: 64·T1 after our CANCEL and still no final response.
+                tracing::debug!(branch = self.key.branch(), "cancelled INVITE abandoned");
+                self.terminate();
+            }
             _ => {}
         }
     }

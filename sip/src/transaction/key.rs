@@ -84,6 +84,14 @@ pub struct ClientKey {
 }
 
 impl ClientKey {
+    /// The key of the INVITE a CANCEL with this key cancels (same branch, §9.1).
+    pub(super) fn cancelled_invite(&self) -> Option<ClientKey> {
+        (self.method == Method::Cancel).then(|| ClientKey {
+            branch: self.branch.clone(),
+            method: Method::Invite,
+        })
+    }
+
     /// The branch of the request's top Via.
     pub fn branch(&self) -> &str {
         &self.branch.0

@@ -287,6 +287,12 @@ impl TransactionLayer {
             stats: &mut self.stats,
         };
         let tx = ClientTx::start(key.clone(), to, request, &mut ctx);
+        if let Some(invite) = key.cancelled_invite() {
+            if let Some(invite_tx) = self.clients.get_mut(&invite) {
+                invite_tx.on_cancel_sent(&mut ctx);
+                self.after_client(&invite);
+            }
+        }
         self.clients.insert(key.clone(), tx);
         self.after_client(&key);
         self.prune_timers();

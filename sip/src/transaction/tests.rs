@@ -544,6 +544,46 @@ fn cancel_is_its_own_client_transaction() {
 }
 
 #[test]
+fn cancelled_invite_without_a_final_response_is_destroyed_after_64_t1() {
+    // §9.1: the phone sent 180, we CANCELled, and it never answered again.
+    let mut sim = Sim::new();
+    sim.send(tcp(), outgoing("INVITE", "z9hG4bKsilent"));
+    let out = sim.receive(
+        tcp(),
+        Message::Response(response(180, "z9hG4bKsilent", "INVITE", Some("t"))),
+    );
+    assert_eq!(out.len(), 1);
+    sim.run_until(secs(5));
+    assert_eq!(sim.layer.len(), 1, "Proceeding has no timer of its own");
+    sim.send(tcp(), outgoing("CANCEL", "z9hG4bKsilent"));
+    assert_eq!(sim.layer.len(), 2);
+    let log = sim.run_until(secs(5) + secs(32) - Duration::from_millis(1));
+    assert!(log
+        .iter()
+        .all(|(_, o)| !matches!(o, Output::Response { .. })));
+    assert_eq!(sim.layer.len(), 2, "both still wait just before 64·T1");
+    let log = sim.run_until(secs(5) + secs(32));
+    assert_eq!(
+        sim.layer.len(),
+        0,
+        "the INVITE is destroyed 64·T1 after the CANCEL"
+    );
+    let timeouts: Vec<_> = log
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Output::Timeout { key } => Some(key.method().clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        timeouts,
+        vec![Method::Cancel],
+        "only the CANCEL's Timer F is reported"
+    );
+    assert_eq!(sim.layer.poll_timeout(), None);
+}
+
+#[test]
 fn over_tcp_clients_never_retransmit() {
     let mut sim = Sim::new();
     let (opt, out) = sim.send(tcp(), outgoing("OPTIONS", "z9hG4bKtcp1"));
