@@ -398,3 +398,85 @@ async fn shutdown_ends_the_task_and_a_taken_port_is_an_error() {
         )
         .is_err());
 }
+
+#[tokio::test]
+async fn the_call_machines_media_commands_drive_the_engine() {
+    use hotline_sip::call::{CallId, Codec, MediaCommand};
+    use hotline_sip::sdp::Direction;
+
+    let (tx, _rx) = mpsc::channel(8);
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let settings = EngineSettings {
+        bind_ip: LOOPBACK.into(),
+        media: MediaConfig::default(),
+    };
+    let mut engine = MediaEngine::new(settings, tx, stop_rx);
+    let call = CallId(0xfeed);
+    for leg in [Leg::Caller, Leg::Agent] {
+        let done = engine
+            .apply(MediaCommand::Open {
+                call,
+                leg,
+                local_rtp_port: 0,
+            })
+            .expect("open");
+        assert!(done.is_none());
+    }
+    let caller_port = engine.local_addr(&call, Leg::Caller).expect("bound");
+    let (caller, caller_addr) = phone().await;
+    let (agent, agent_addr) = phone().await;
+    engine
+        .apply(MediaCommand::Connect {
+            call,
+            caller_remote: caller_addr,
+            agent_remote: agent_addr,
+            caller_codec: Codec::PCMA,
+            agent_codec: Codec::PCMU,
+            caller_dtmf_pt: Some(101),
+            agent_dtmf_pt: Some(101),
+            caller_direction: Direction::SendRecv,
+            agent_direction: Direction::SendRecv,
+        })
+        .expect("connect");
+    // A-law from the trunk arrives as µ-law at the agent.
+    let alaw = vec![0xd5u8; 160];
+    caller
+        .send_to(&rtp(8, false, 1, 0, 3, &alaw), caller_port)
+        .await
+        .expect("send");
+    let got = received(&agent).await;
+    assert_eq!(got.len(), 1);
+    let r = parse_rtp(&got[0]).expect("valid");
+    assert_eq!((r.payload_type(), r.payload()), (0, &[0xfe; 160][..]));
+    // The agent holds (c=0.0.0.0, inactive): nothing reaches it.
+    engine
+        .apply(MediaCommand::Update {
+            call,
+            leg: Leg::Agent,
+            remote: "0.0.0.0:9".parse().expect("addr"),
+            codec: Codec::PCMU,
+            dtmf_pt: Some(101),
+            direction: Direction::Inactive,
+        })
+        .expect("update");
+    sleep(Duration::from_millis(50)).await;
+    caller
+        .send_to(&rtp(8, false, 2, 160, 3, &alaw), caller_port)
+        .await
+        .expect("send");
+    assert!(received(&agent).await.is_empty());
+    let handle = engine
+        .apply(MediaCommand::Close { call })
+        .expect("close")
+        .expect("a handle");
+    let report = timeout(Duration::from_secs(5), handle)
+        .await
+        .expect("ends")
+        .expect("no panic");
+    assert_eq!(report.stats.caller.rtp_in, 2);
+    assert_eq!(report.stats.agent.rtp_out, 1);
+    assert!(engine
+        .apply(MediaCommand::Close { call })
+        .expect("ok")
+        .is_none());
+}

@@ -113,7 +113,6 @@ impl<K: super::CallKey> CallTask<K> {
                     armed = Some(d);
                 }
             }
-            let [caller, agent] = &self.legs;
             tokio::select! {
                 biased;
                 control = self.control.recv() => match control {
@@ -133,10 +132,7 @@ impl<K: super::CallKey> CallTask<K> {
                         self.pending.clear();
                     }
                 }
-                () = readable(caller.as_ref().map(|s| &s.rtp)) => self.drain(Leg::Caller, false),
-                () = readable(agent.as_ref().map(|s| &s.rtp)) => self.drain(Leg::Agent, false),
-                () = readable(caller.as_ref().map(|s| &s.rtcp)) => self.drain(Leg::Caller, true),
-                () = readable(agent.as_ref().map(|s| &s.rtcp)) => self.drain(Leg::Agent, true),
+                (leg, rtcp) = ready_socket(&self.legs) => self.drain(leg, rtcp),
             }
             self.drain_events();
         }
@@ -248,7 +244,8 @@ impl<K: super::CallKey> CallTask<K> {
                     }
                 }
                 SessionEvent::Latched { leg, remote } => {
-                    tracing::debug!(%leg, %remote, "media latched");
+                    // trace: a peer hopping ports would make this one per packet.
+                    tracing::trace!(%leg, %remote, "media latched");
                     continue;
                 }
             };
@@ -341,6 +338,19 @@ impl<K: super::CallKey> CallTask<K> {
             "media closed"
         );
         report
+    }
+}
+
+/// The first of the call's sockets with data. Unbiased (tokio picks a random
+/// starting branch), so a flood on one port cannot starve the others; the
+/// control channel and timers keep their priority in the caller's `biased` select.
+async fn ready_socket(legs: &[Option<LegSockets>; 2]) -> (Leg, bool) {
+    let [caller, agent] = legs;
+    tokio::select! {
+        () = readable(caller.as_ref().map(|s| &s.rtp)) => (Leg::Caller, false),
+        () = readable(agent.as_ref().map(|s| &s.rtp)) => (Leg::Agent, false),
+        () = readable(caller.as_ref().map(|s| &s.rtcp)) => (Leg::Caller, true),
+        () = readable(agent.as_ref().map(|s| &s.rtcp)) => (Leg::Agent, true),
     }
 }
 

@@ -1,11 +1,14 @@
 //! The RTP relay: the tokio side of [`hotline_sip::media`].
 //!
-//! The SIP core owns one [`MediaEngine`] and calls it as the call machine asks
-//! (`MediaCommand`s): [`open`](MediaEngine::open) binds a leg's RTP (even) and
-//! RTCP (odd) ports, [`connect`](MediaEngine::connect) starts relaying between the
-//! legs, [`update`](MediaEngine::update) follows hold and resume,
-//! [`close`](MediaEngine::close) ends it. Every method is synchronous and cheap:
-//! none waits on a socket or on the call's task.
+//! The SIP core owns one [`MediaEngine`] and hands it the call machine's
+//! [`MediaCommand`]s ([`MediaEngine::apply`]): [`open`](MediaEngine::open) binds a
+//! leg's RTP (even) and RTCP (odd) ports, [`connect`](MediaEngine::connect) starts
+//! relaying between the legs, [`set_leg`](MediaEngine::set_leg) follows re-INVITEs
+//! (hold, resume, a new address or codec), [`close`](MediaEngine::close) ends it.
+//! [`record`](MediaEngine::record) attaches a recorder. Every method is
+//! synchronous and cheap: none waits on a socket or on the call's task. What comes
+//! back on the event channel goes to the endpoint: [`MediaEvent::Timeout`] as
+//! `Endpoint::media_timeout`, [`MediaEvent::Dtmf`] to the IVR.
 //!
 //! Each call is **one task owning its four sockets** (two legs × RTP/RTCP) and a
 //! [`CallMedia`](hotline_sip::media::CallMedia), the sans-IO state of the call. The
@@ -40,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotline_recordings::RecorderHandle;
+use hotline_sip::call::{CallId, MediaCommand};
 use hotline_sip::media::{CallStats, Direction, LatchConfig, Leg, LegSetup, MediaConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -173,7 +177,8 @@ struct LegSockets {
 struct CallHandle {
     control: mpsc::UnboundedSender<Control>,
     task: JoinHandle<CallReport>,
-    open: [bool; 2],
+    /// Each leg's bound RTP address.
+    open: [Option<SocketAddr>; 2],
 }
 
 /// The relay: one task per call. See the [module docs](self).
@@ -230,7 +235,11 @@ impl<K: CallKey> MediaEngine<K> {
     /// (tests). Returns the RTP address. Packets that arrive before the leg is
     /// connected are read and dropped (counted). Must run inside the runtime.
     pub fn open(&mut self, call: K, leg: Leg, port: u16) -> Result<SocketAddr, MediaError> {
-        if self.calls.get(&call).is_some_and(|h| h.open[leg.index()]) {
+        if self
+            .calls
+            .get(&call)
+            .is_some_and(|h| h.open[leg.index()].is_some())
+        {
             return Err(MediaError::LegAlreadyOpen(leg));
         }
         let sockets = bind_pair(self.settings.bind_ip, port)?;
@@ -257,7 +266,7 @@ impl<K: CallKey> MediaEngine<K> {
                 e.insert(CallHandle {
                     control,
                     task,
-                    open: [false; 2],
+                    open: [None; 2],
                 })
             }
         };
@@ -265,8 +274,13 @@ impl<K: CallKey> MediaEngine<K> {
             .control
             .send(Control::Open { leg, sockets })
             .map_err(|_| MediaError::TaskGone)?;
-        handle.open[leg.index()] = true;
+        handle.open[leg.index()] = Some(local);
         Ok(local)
+    }
+
+    /// The RTP address `leg` of `call` is bound to.
+    pub fn local_addr(&self, call: &K, leg: Leg) -> Option<SocketAddr> {
+        self.calls.get(call)?.open[leg.index()]
     }
 
     fn send(&self, call: &K, control: Control) -> Result<(), MediaError> {
@@ -346,6 +360,62 @@ impl<K: CallKey> MediaEngine<K> {
     }
 }
 
+impl MediaEngine<CallId> {
+    /// Carries out one [`MediaCommand`] of the call layer — the whole wiring of
+    /// `endpoint::Output::Media` is `engine.apply(command)`. `Close` gives the
+    /// task's handle (await it for the [`CallReport`] and the recording);
+    /// closing an unknown call is not an error (`Ok(None)`).
+    pub fn apply(
+        &mut self,
+        command: MediaCommand,
+    ) -> Result<Option<JoinHandle<CallReport>>, MediaError> {
+        match command {
+            MediaCommand::Open {
+                call,
+                leg,
+                local_rtp_port,
+            } => self.open(call, leg, local_rtp_port).map(|_| None),
+            MediaCommand::Connect {
+                call,
+                caller_remote,
+                agent_remote,
+                caller_codec,
+                agent_codec,
+                caller_dtmf_pt,
+                agent_dtmf_pt,
+                caller_direction,
+                agent_direction,
+            } => self
+                .connect(
+                    &call,
+                    LegSetup::negotiated(
+                        caller_remote,
+                        caller_codec,
+                        caller_dtmf_pt,
+                        caller_direction,
+                    ),
+                    LegSetup::negotiated(agent_remote, agent_codec, agent_dtmf_pt, agent_direction),
+                )
+                .map(|()| None),
+            MediaCommand::Update {
+                call,
+                leg,
+                remote,
+                codec,
+                dtmf_pt,
+                direction,
+            } => self
+                .set_leg(
+                    &call,
+                    leg,
+                    LegSetup::negotiated(remote, codec, dtmf_pt, direction),
+                )
+                .map(|()| None),
+            MediaCommand::Close { call } => Ok(self.close(&call)),
+        }
+    }
+}
+
 /// RTP on `port` (even), RTCP on `port + 1`; with 0, any free even/odd pair.
 fn bind_pair(ip: IpAddr, port: u16) -> Result<LegSockets, MediaError> {
     if port != 0 {
@@ -404,4 +474,98 @@ fn publish(counters: &RelayCounters, delta: &CallStats, recorder_dropped: u64, s
     }
     add(&counters.recorder_dropped_frames, recorder_dropped);
     add(&counters.send_errors, send_errors);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use hotline_sip::media::LegStats;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_ephemeral_pair_is_even_rtp_and_the_next_odd_port_for_rtcp() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        for _ in 0..5 {
+            let s = bind_pair(ip, 0).expect("a free pair");
+            let rtp = s.rtp.local_addr().expect("bound").port();
+            let rtcp = s.rtcp.local_addr().expect("bound").port();
+            assert_eq!(rtp % 2, 0);
+            assert_eq!(rtcp, rtp + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn odd_and_last_ports_are_refused_and_a_taken_port_is_a_bind_error() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert!(matches!(
+            bind_pair(ip, 20001),
+            Err(MediaError::BadPort(20001))
+        ));
+        assert!(matches!(
+            bind_pair(ip, u16::MAX),
+            Err(MediaError::BadPort(u16::MAX))
+        ));
+        let held = bind_pair(ip, 0).expect("pair");
+        let port = held.rtp.local_addr().expect("bound").port();
+        assert!(matches!(bind_pair(ip, port), Err(MediaError::Bind { .. })));
+    }
+
+    #[test]
+    fn publishing_adds_both_legs_to_the_global_counters() {
+        let c = RelayCounters::default();
+        let leg = LegStats {
+            rtp_in: 10,
+            rtp_out: 9,
+            rtcp_in: 1,
+            malformed: 2,
+            unexpected_source: 3,
+            dtmf_digits: 1,
+            ..LegStats::default()
+        };
+        publish(
+            &c,
+            &CallStats {
+                caller: leg,
+                agent: leg,
+            },
+            4,
+            5,
+        );
+        let snap: HashMap<_, _> = c.snapshot().into_iter().collect();
+        assert_eq!(snap["hotline_rtp_packets_received_total"], 20);
+        assert_eq!(snap["hotline_rtp_packets_sent_total"], 18);
+        assert_eq!(snap["hotline_rtp_packets_dropped_total"], 10);
+        assert_eq!(snap["hotline_rtcp_packets_received_total"], 2);
+        assert_eq!(snap["hotline_dtmf_digits_total"], 2);
+        assert_eq!(snap["hotline_recording_frames_dropped_total"], 4);
+        assert_eq!(snap["hotline_rtp_send_errors_total"], 5);
+    }
+
+    #[tokio::test]
+    async fn control_calls_on_an_unknown_call_are_errors() {
+        let (tx, _rx) = mpsc::channel(1);
+        let (_stop, stop_rx) = watch::channel(false);
+        let mut e: MediaEngine<u8> = MediaEngine::new(
+            EngineSettings {
+                bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                media: MediaConfig::default(),
+            },
+            tx,
+            stop_rx,
+        );
+        let setup = LegSetup::new(None, hotline_sip::media::Encoding::Pcmu, None);
+        assert!(matches!(
+            e.connect(&1, setup, setup),
+            Err(MediaError::UnknownCall)
+        ));
+        assert!(matches!(
+            e.update(&1, Leg::Agent, None, Direction::SendRecv),
+            Err(MediaError::UnknownCall)
+        ));
+        assert!(e.close(&1).is_none());
+        assert!(e.close_all().is_empty());
+        assert_eq!(e.local_addr(&1, Leg::Caller), None);
+    }
 }
