@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::http::{self, auth::SessionStore, AppState};
 use crate::metrics::Metrics;
 use crate::sip_io;
+use hotline_recordings::CallStore;
 
 /// A running server. Dropping it without [`Server::shutdown`] leaves the tasks
 /// running until the runtime ends.
@@ -33,9 +34,15 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let metrics = Arc::new(Metrics::new());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let sip = sip_io::start(&config, metrics.clone(), shutdown_rx.clone())
-        .await
-        .context("starting SIP")?;
+    let store = open_storage(&config).await?;
+    let sip = sip_io::start(
+        &config,
+        metrics.clone(),
+        Some(store.clone()),
+        shutdown_rx.clone(),
+    )
+    .await
+    .context("starting SIP")?;
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -45,6 +52,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         config: config.clone(),
         metrics: metrics.clone(),
         sip: sip.handle.clone(),
+        store: store.clone(),
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
@@ -71,6 +79,40 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         shutdown: shutdown_tx,
         tasks,
     })
+}
+
+/// Creates the data directories, repairs recordings a crash left unfinished,
+/// and opens the database (running its migrations).
+async fn open_storage(config: &Config) -> anyhow::Result<CallStore> {
+    let data_dir = &config.storage.data_dir;
+    let recordings = config.storage.recordings_dir();
+    tokio::fs::create_dir_all(&recordings)
+        .await
+        .with_context(|| format!("creating {}", recordings.display()))?;
+    let dir = recordings.clone();
+    let repaired = tokio::task::spawn_blocking(move || hotline_recordings::repair_dir(&dir))
+        .await
+        .context("repairing recordings")?;
+    match repaired {
+        Ok(reports) => {
+            for r in reports {
+                tracing::warn!(
+                    path = %r.info.path.display(),
+                    truncated = r.truncated_bytes,
+                    "recording left unfinished by a crash was repaired"
+                );
+            }
+        }
+        Err(e) => tracing::error!(
+            "cannot scan {} for unfinished recordings: {e}",
+            recordings.display()
+        ),
+    }
+    let url = config.storage.database_url();
+    let store = CallStore::connect(&url)
+        .await
+        .with_context(|| format!("opening the database under {}", data_dir.display()))?;
+    Ok(store)
 }
 
 impl Server {

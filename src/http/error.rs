@@ -19,6 +19,17 @@ pub enum ApiError {
     NotFound(String),
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
+    /// Something failed inside the server; the detail is logged, not sent.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// Logs `err` while `doing` something and hides it from the client.
+    pub fn internal(doing: &str, err: impl std::fmt::Display) -> ApiError {
+        tracing::error!("{doing}: {err}");
+        ApiError::Internal
+    }
 }
 
 impl ApiError {
@@ -30,6 +41,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }

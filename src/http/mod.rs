@@ -5,6 +5,7 @@
 //! (`{"error": {"code": "...", "message": "..."}}`, see [`error::ApiError`]).
 
 pub mod auth;
+mod calls;
 pub mod error;
 pub mod files;
 
@@ -45,6 +46,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub sip: SipHandle,
     pub sessions: Arc<SessionStore>,
+    pub store: hotline_recordings::CallStore,
 }
 
 /// The whole HTTP application.
@@ -54,6 +56,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
         .route("/api/agents", get(list_agents))
+        .route("/api/calls", get(calls::list_calls))
+        .route("/api/recordings", get(calls::list_recordings))
+        .route("/api/recordings/{id}", get(calls::get_recording))
         .fallback(not_found)
         .with_state(state)
 }

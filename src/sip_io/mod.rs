@@ -8,6 +8,7 @@
 //! the socket tasks; TCP connections are reached through their writer channels,
 //! which the core keeps in a map keyed by the peer address.
 
+mod calls;
 mod tcp;
 mod udp;
 
@@ -28,7 +29,12 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use calls::CallBook;
+use hotline_recordings::CallStore;
+use hotline_sip::call::{CallEvent, CallId, MediaCommand};
+
 use crate::http::BindingSnapshot;
+use crate::media::{EngineSettings, MediaEngine, MediaEvent};
 use crate::metrics::{Direction, Metrics};
 
 /// Depth of the socket → core channel. A full channel drops UDP datagrams (the
@@ -51,6 +57,26 @@ pub(crate) enum CoreInput {
     },
     /// The HTTP API asks for the live bindings.
     Bindings(oneshot::Sender<Vec<BindingSnapshot>>),
+    /// The HTTP API asks for the live calls.
+    Calls(oneshot::Sender<Vec<LiveCall>>),
+    /// A recorder opened its file for an answered call.
+    RecorderReady {
+        call: CallId,
+        handle: hotline_recordings::RecorderHandle,
+    },
+}
+
+/// A call in progress, for `GET /api/calls`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveCall {
+    pub id: String,
+    pub state: String,
+    pub caller_number: String,
+    pub did: String,
+    pub agent: Option<String>,
+    pub internal: bool,
+    pub duration_s: u64,
+    pub talking_s: Option<u64>,
 }
 
 /// A handle for the HTTP side to query the SIP core. Queries are answered from
@@ -71,6 +97,15 @@ impl SipHandle {
         }
         rx.await.unwrap_or_default()
     }
+
+    /// The calls in progress; empty if the SIP core has stopped.
+    pub async fn calls(&self) -> Vec<LiveCall> {
+        let (tx, rx) = oneshot::channel();
+        if self.core.send(CoreInput::Calls(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
 }
 
 /// The running SIP side.
@@ -85,6 +120,7 @@ pub struct SipIo {
 pub async fn start(
     config: &Config,
     metrics: Arc<Metrics>,
+    store: Option<CallStore>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<SipIo> {
     let (udp_socket, tcp_listener) = bind_pair(config.sip.listen).await?;
@@ -107,8 +143,18 @@ pub async fn start(
         core: core_tx.clone(),
     };
 
+    let (media_tx, media_rx) = mpsc::channel(1024);
+    let media = MediaEngine::new(
+        EngineSettings::from_config(config),
+        media_tx,
+        shutdown.clone(),
+    );
+    let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
     let core = Core {
         endpoint,
+        media,
+        media_events: media_rx,
+        book,
         udp: udp_socket.clone(),
         tcp_writers: HashMap::new(),
         metrics: metrics.clone(),
@@ -212,6 +258,9 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
 
 struct Core {
     endpoint: Endpoint,
+    media: MediaEngine<CallId>,
+    media_events: mpsc::Receiver<MediaEvent<CallId>>,
+    book: CallBook,
     udp: Arc<UdpSocket>,
     tcp_writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     metrics: Arc<Metrics>,
@@ -262,10 +311,38 @@ impl Core {
                     None => break,
                 },
                 () = sleep_until(deadline) => self.endpoint.handle_timeout(Instant::now()),
+                Some(event) = self.media_events.recv() => self.media_event(event),
             }
             self.drain().await;
         }
+        self.stop().await;
         tracing::debug!("SIP core stopped");
+    }
+
+    /// Graceful stop: hang up every call (BYE to both legs), close the media
+    /// (which finishes the recordings) and write the call records.
+    async fn stop(&mut self) {
+        let now = Instant::now();
+        for call in self.endpoint.calls() {
+            self.endpoint.hang_up(now, call.id);
+        }
+        self.drain().await;
+        for report in self.media.close_all() {
+            drop(report);
+        }
+        self.book.flush(Duration::from_secs(5)).await;
+    }
+
+    fn media_event(&mut self, event: MediaEvent<CallId>) {
+        match event {
+            MediaEvent::Timeout { call, leg } => {
+                tracing::warn!(%call, leg = leg.as_str(), "no RTP for the media timeout; hanging up");
+                self.endpoint.media_timeout(Instant::now(), call, leg);
+            }
+            MediaEvent::Dtmf { call, leg, digit } => {
+                tracing::debug!(%call, leg = leg.as_str(), %digit, "DTMF");
+            }
+        }
     }
 
     fn handle(&mut self, input: CoreInput) {
@@ -284,6 +361,30 @@ impl Core {
             }
             CoreInput::Bindings(reply) => {
                 let _ = reply.send(self.bindings_snapshot());
+            }
+            CoreInput::Calls(reply) => {
+                let now = Instant::now();
+                let list = self
+                    .endpoint
+                    .calls()
+                    .into_iter()
+                    .map(|c| LiveCall {
+                        id: c.id.to_string(),
+                        state: format!("{:?}", c.state).to_lowercase(),
+                        caller_number: c.caller_number,
+                        did: c.did,
+                        agent: c.agent,
+                        internal: c.internal,
+                        duration_s: now.saturating_duration_since(c.started).as_secs(),
+                        talking_s: c
+                            .answered
+                            .map(|a| now.saturating_duration_since(a).as_secs()),
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            CoreInput::RecorderReady { call, handle } => {
+                calls::recorder_ready(&self.media, call, handle);
             }
             CoreInput::TcpClosed { peer } => {
                 self.tcp_writers.remove(&peer);
@@ -311,6 +412,9 @@ impl Core {
         );
         // The API queries bindings on demand; nothing to publish here.
         let _ = self.endpoint.take_bindings_changed();
+        self.book.finalize_ended();
+        self.metrics
+            .set_gauge("hotline_calls_active", "", gauge(self.book.active()));
     }
 
     async fn transmit(&mut self, to: Remote, data: Bytes) {
@@ -335,8 +439,23 @@ impl Core {
     }
 
     /// Carries out a media command of the call layer.
-    fn media(&mut self, command: hotline_sip::call::MediaCommand) {
-        tracing::debug!(?command, "media command");
+    fn media(&mut self, command: MediaCommand) {
+        let call = match &command {
+            MediaCommand::Open { call, .. }
+            | MediaCommand::Connect { call, .. }
+            | MediaCommand::Update { call, .. }
+            | MediaCommand::Close { call } => *call,
+        };
+        match self.media.apply(command) {
+            Ok(Some(report)) => self.book.on_media_closed(call, report),
+            Ok(None) => {}
+            Err(e) => {
+                // A port we were given cannot be bound (another process holds it)
+                // or the task is gone: the call cannot carry audio, end it.
+                tracing::error!(%call, "media: {e}; ending the call");
+                self.endpoint.hang_up(Instant::now(), call);
+            }
+        }
     }
 
     /// Logs and counts an endpoint event.
@@ -356,7 +475,37 @@ impl Core {
                 }
             }
             Event::Call(ev) => {
-                tracing::info!(?ev, "call");
+                self.book.on_event(&ev);
+                match &ev {
+                    CallEvent::Arrived { call, did, .. } => {
+                        tracing::info!(%call, %did, "call arrived")
+                    }
+                    CallEvent::Ringing { call, agent } => {
+                        tracing::info!(%call, %agent, "ringing agent")
+                    }
+                    CallEvent::Answered { call, agent, .. } => {
+                        tracing::info!(%call, %agent, "answered")
+                    }
+                    CallEvent::Ended {
+                        call,
+                        hangup_by,
+                        reason,
+                        ..
+                    } => {
+                        self.metrics.inc(
+                            "hotline_calls_total",
+                            format!("reason=\"{}\"", reason.as_str()),
+                        );
+                        tracing::info!(%call, by = hangup_by.as_str(), reason = reason.as_str(), "call ended");
+                    }
+                    CallEvent::Refused { from, status, .. } => {
+                        self.metrics.inc(
+                            "hotline_calls_refused_total",
+                            format!("status=\"{status}\""),
+                        );
+                        tracing::info!(%from, status, "INVITE refused");
+                    }
+                }
             }
             Event::Registrar(ev) => {
                 let outcome = match &ev {

@@ -1,0 +1,189 @@
+//! Calls and recordings: `GET /api/calls`, `GET /api/recordings`,
+//! `GET /api/recordings/{id}` (the WAV, with range requests).
+//!
+//! Recordings are personal data of the citizen: only supervisors may list and
+//! play them (DESIGN.md Telephony 7).
+
+use std::path::PathBuf;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use hotline_recordings::{Cdr, RecordingRow};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Principal;
+use super::error::ApiError;
+use super::files::serve_file;
+use super::AppState;
+use crate::sip_io::LiveCall;
+
+/// `?limit=&offset=` on list endpoints.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Page {
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    offset: u64,
+}
+
+fn default_limit() -> u32 {
+    50
+}
+
+impl Page {
+    fn checked(&self) -> Result<(u32, u64), ApiError> {
+        if self.limit == 0 || self.limit > 500 {
+            return Err(ApiError::BadRequest("limit must be 1..=500".into()));
+        }
+        Ok((self.limit, self.offset))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct CallsView {
+    /// Calls in progress, from the SIP core.
+    live: Vec<LiveCall>,
+    /// Finished calls (call detail records), newest first.
+    recent: Vec<CdrView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CdrView {
+    id: String,
+    caller_number: String,
+    did: String,
+    agent: Option<String>,
+    arrived_at: String,
+    answered_at: Option<String>,
+    ended_at: String,
+    hangup_by: &'static str,
+    reason: String,
+    recording_id: Option<String>,
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl From<Cdr> for CdrView {
+    fn from(c: Cdr) -> Self {
+        CdrView {
+            id: c.call_id,
+            caller_number: c.caller_number,
+            did: c.did,
+            agent: c.agent_id,
+            arrived_at: rfc3339_ms(c.arrived_at_ms),
+            answered_at: c.answered_at_ms.map(rfc3339_ms),
+            ended_at: rfc3339_ms(c.ended_at_ms),
+            hangup_by: c.hangup_by.as_str(),
+            reason: c.reason,
+            recording_id: c.recording_id,
+        }
+    }
+}
+
+/// `GET /api/calls`: live calls and a page of recent ones.
+pub(super) async fn list_calls(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Query(page): Query<Page>,
+) -> Result<Json<CallsView>, ApiError> {
+    let (limit, offset) = page.checked()?;
+    let live = state.sip.calls().await;
+    let recent = state
+        .store
+        .list_cdrs(limit, offset)
+        .await
+        .map_err(|e| ApiError::internal("listing call records", e))?
+        .into_iter()
+        .map(CdrView::from)
+        .collect();
+    Ok(Json(CallsView { live, recent }))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RecordingView {
+    id: String,
+    call_id: String,
+    caller_number: String,
+    agent: Option<String>,
+    ticket_id: Option<String>,
+    started_at: String,
+    ended_at: String,
+    duration_ms: i64,
+    size_bytes: i64,
+    sha256: String,
+    dropped_frames: i64,
+    /// Where to play it.
+    url: String,
+}
+
+impl From<RecordingRow> for RecordingView {
+    fn from(r: RecordingRow) -> Self {
+        RecordingView {
+            url: format!("/api/recordings/{}", r.id),
+            id: r.id,
+            call_id: r.call_id,
+            caller_number: r.caller_number,
+            agent: r.agent_id,
+            ticket_id: r.ticket_id,
+            started_at: rfc3339_ms(r.started_at_ms),
+            ended_at: rfc3339_ms(r.ended_at_ms),
+            duration_ms: r.duration_ms,
+            size_bytes: r.size_bytes,
+            sha256: r.sha256,
+            dropped_frames: r.dropped_frames,
+        }
+    }
+}
+
+fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
+    if p.role == "supervisor" {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("recordings are for supervisors".into()))
+    }
+}
+
+/// `GET /api/recordings` (supervisors): newest first.
+pub(super) async fn list_recordings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(page): Query<Page>,
+) -> Result<Json<Vec<RecordingView>>, ApiError> {
+    require_supervisor(&principal)?;
+    let (limit, offset) = page.checked()?;
+    let rows = state
+        .store
+        .list_recordings(limit, offset)
+        .await
+        .map_err(|e| ApiError::internal("listing recordings", e))?;
+    Ok(Json(rows.into_iter().map(RecordingView::from).collect()))
+}
+
+/// `GET /api/recordings/{id}` (supervisors): the WAV file, range requests served.
+pub(super) async fn get_recording(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_supervisor(&principal)?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::NotFound("no such recording".into()));
+    }
+    let row = state
+        .store
+        .get_recording(&id)
+        .await
+        .map_err(|e| ApiError::internal("reading the recording index", e))?
+        .ok_or_else(|| ApiError::NotFound("no such recording".into()))?;
+    tracing::info!(user = %principal.user, recording = %id, "recording played");
+    serve_file(&PathBuf::from(row.path), "audio/wav", &headers).await
+}

@@ -1,0 +1,276 @@
+//! Call bookkeeping at the I/O edge: what the SIP core must remember about each
+//! call to write its call detail record (CDR) and recording index row, starting
+//! the recorder when the call is answered, and the finalizer that writes both
+//! rows once the media task has closed the recording.
+//!
+//! The recording row is written before the CDR because the CDR refers to it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hotline_recordings::{
+    recording_id, CallMeta, CallStore, Cdr, HangupBy as CdrHangupBy, Recorder, RecorderConfig,
+    RecorderHandle, RecordingRow,
+};
+use hotline_sip::call::{CallEvent, CallId, EndReason, HangupBy};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::CoreInput;
+use crate::media::CallReport;
+
+/// What the core knows of one call.
+#[derive(Debug)]
+pub(super) struct CallRecord {
+    caller_number: String,
+    did: String,
+    agent: Option<String>,
+    arrived: SystemTime,
+    answered: Option<SystemTime>,
+    ended: Option<(SystemTime, HangupBy, EndReason)>,
+    recording_id: Option<String>,
+    report: Option<JoinHandle<CallReport>>,
+}
+
+/// Epoch milliseconds of a wall-clock time.
+pub(super) fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The wall-clock time of a core `Instant` (events carry `Instant`s).
+fn wall(at: Instant) -> SystemTime {
+    let now_i = Instant::now();
+    let now_w = SystemTime::now();
+    if at <= now_i {
+        now_w - now_i.duration_since(at)
+    } else {
+        now_w + at.duration_since(now_i)
+    }
+}
+
+/// The calls the core is tracking for their records.
+#[derive(Debug)]
+pub(super) struct CallBook {
+    records: HashMap<CallId, CallRecord>,
+    store: Option<CallStore>,
+    recordings_dir: PathBuf,
+    recorder: RecorderConfig,
+    /// Where a started recorder is handed back to the core.
+    core: mpsc::Sender<CoreInput>,
+    finalizers: Vec<JoinHandle<()>>,
+}
+
+impl CallBook {
+    pub(super) fn new(
+        store: Option<CallStore>,
+        recordings_dir: PathBuf,
+        core: mpsc::Sender<CoreInput>,
+    ) -> Self {
+        Self {
+            records: HashMap::new(),
+            store,
+            recordings_dir,
+            recorder: RecorderConfig::default(),
+            core,
+            finalizers: Vec::new(),
+        }
+    }
+
+    pub(super) fn active(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Follows a call event; an answered call gets its recorder started.
+    pub(super) fn on_event(&mut self, event: &CallEvent) {
+        match event {
+            CallEvent::Arrived {
+                call,
+                caller_number,
+                did,
+                at,
+            } => {
+                self.records.insert(
+                    *call,
+                    CallRecord {
+                        caller_number: caller_number.clone(),
+                        did: did.clone(),
+                        agent: None,
+                        arrived: wall(*at),
+                        answered: None,
+                        ended: None,
+                        recording_id: None,
+                        report: None,
+                    },
+                );
+            }
+            CallEvent::Ringing { call, agent } => {
+                if let Some(r) = self.records.get_mut(call) {
+                    r.agent = Some(agent.clone());
+                }
+            }
+            CallEvent::Answered { call, agent, at } => {
+                let Some(r) = self.records.get_mut(call) else {
+                    return;
+                };
+                let answered = wall(*at);
+                r.agent = Some(agent.clone());
+                r.answered = Some(answered);
+                let id = recording_id(&call.to_string(), epoch_ms(answered));
+                r.recording_id = Some(id.clone());
+                self.start_recorder(*call, id, answered);
+            }
+            CallEvent::Ended {
+                call,
+                at,
+                hangup_by,
+                reason,
+            } => {
+                if let Some(r) = self.records.get_mut(call) {
+                    r.ended = Some((wall(*at), *hangup_by, *reason));
+                }
+            }
+            CallEvent::Refused { .. } => {}
+        }
+    }
+
+    /// The media task's report handle of a closed call.
+    pub(super) fn on_media_closed(&mut self, call: CallId, report: JoinHandle<CallReport>) {
+        match self.records.get_mut(&call) {
+            Some(r) => r.report = Some(report),
+            None => drop(report),
+        }
+    }
+
+    fn start_recorder(&self, call: CallId, id: String, answered: SystemTime) {
+        let day = time::OffsetDateTime::from(answered).date();
+        let path = self
+            .recordings_dir
+            .join(format!("{:04}", day.year()))
+            .join(format!("{:02}", u8::from(day.month())))
+            .join(format!("{:02}", day.day()))
+            .join(format!("{id}.wav"));
+        let cfg = self.recorder;
+        let core = self.core.clone();
+        tokio::spawn(async move {
+            match Recorder::start(path.clone(), &call.to_string(), cfg).await {
+                Ok((handle, _join)) => {
+                    let _ = core.send(CoreInput::RecorderReady { call, handle }).await;
+                }
+                Err(e) => {
+                    tracing::error!(%call, path = %path.display(), "cannot start recording: {e}")
+                }
+            }
+        });
+    }
+
+    /// Writes the records of every ended call (after its media report, if any).
+    pub(super) fn finalize_ended(&mut self) {
+        let ended: Vec<CallId> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.ended.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ended {
+            if let Some(record) = self.records.remove(&id) {
+                let store = self.store.clone();
+                self.finalizers
+                    .push(tokio::spawn(finalize(id, record, store)));
+            }
+        }
+        self.finalizers.retain(|f| !f.is_finished());
+    }
+
+    /// Waits for the finalizers still writing (on shutdown).
+    pub(super) async fn flush(&mut self, within: Duration) {
+        let all = std::mem::take(&mut self.finalizers);
+        let _ = tokio::time::timeout(within, async {
+            for f in all {
+                let _ = f.await;
+            }
+        })
+        .await;
+    }
+}
+
+/// A recorder is attached late (it opens its file off the core task); frames
+/// before that are not recorded, which the recording's duration shows.
+pub(super) fn recorder_ready(
+    engine: &crate::media::MediaEngine<CallId>,
+    call: CallId,
+    handle: RecorderHandle,
+) {
+    if let Err(e) = engine.record(&call, handle) {
+        tracing::debug!(%call, "recorder ready after the call's media ended: {e}");
+    }
+}
+
+async fn finalize(id: CallId, record: CallRecord, store: Option<CallStore>) {
+    let Some((ended_at, hangup_by, reason)) = record.ended else {
+        return;
+    };
+    let report = match record.report {
+        Some(h) => h.await.ok(),
+        None => None,
+    };
+    let mut recording = None;
+    if let Some(report) = &report {
+        tracing::info!(
+            call = %id,
+            caller_in = report.stats.caller.rtp_in,
+            agent_in = report.stats.agent.rtp_in,
+            dropped = report.stats.caller.dropped() + report.stats.agent.dropped(),
+            recorder_dropped = report.recorder_dropped_frames,
+            "media closed"
+        );
+        match &report.recording {
+            Some(Ok(summary)) => {
+                let meta = CallMeta {
+                    call_id: id.to_string(),
+                    caller_number: record.caller_number.clone(),
+                    agent_id: record.agent.clone(),
+                    started_at_ms: record.answered.map_or(0, epoch_ms),
+                    ended_at_ms: epoch_ms(ended_at),
+                };
+                let mut row = RecordingRow::new(meta, summary);
+                if let Some(rid) = &record.recording_id {
+                    row.id = rid.clone();
+                }
+                recording = Some(row);
+            }
+            Some(Err(e)) => tracing::error!(call = %id, "recording failed: {e}"),
+            None => {}
+        }
+    }
+    let Some(store) = store else {
+        return;
+    };
+    let mut recording_id = None;
+    if let Some(row) = recording {
+        match store.insert_recording(&row).await {
+            Ok(()) => recording_id = Some(row.id.clone()),
+            Err(e) => tracing::error!(call = %id, "cannot index recording: {e}"),
+        }
+    }
+    let cdr = Cdr {
+        call_id: id.to_string(),
+        caller_number: record.caller_number,
+        did: record.did,
+        agent_id: record.agent,
+        arrived_at_ms: epoch_ms(record.arrived),
+        answered_at_ms: record.answered.map(epoch_ms),
+        ended_at_ms: epoch_ms(ended_at),
+        hangup_by: match hangup_by {
+            HangupBy::Caller => CdrHangupBy::Caller,
+            HangupBy::Agent => CdrHangupBy::Agent,
+            HangupBy::System => CdrHangupBy::System,
+        },
+        reason: reason.as_str().to_owned(),
+        recording_id,
+    };
+    if let Err(e) = store.insert_cdr(&cdr).await {
+        tracing::error!(call = %id, "cannot write the call record: {e}");
+    }
+}
