@@ -19,6 +19,8 @@ pub enum Direction {
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
     gauges: Mutex<BTreeMap<(&'static str, String), i64>>,
+    /// The RTP relay's own atomics (published by the call tasks once a second).
+    relay: std::sync::OnceLock<std::sync::Arc<crate::media::RelayCounters>>,
 }
 
 const HELP: &[(&str, &str, &str)] = &[
@@ -139,6 +141,11 @@ impl Metrics {
             .map_or(0, |(_, v)| *v)
     }
 
+    /// Attaches the relay's counters so `/metrics` shows them.
+    pub fn attach_relay(&self, relay: std::sync::Arc<crate::media::RelayCounters>) {
+        let _ = self.relay.set(relay);
+    }
+
     /// The Prometheus text exposition (version 0.0.4).
     pub fn render(&self) -> String {
         let counters = self
@@ -176,6 +183,16 @@ impl Metrics {
                 } else {
                     let _ = writeln!(out, "{name}{{{labels}}} {v}");
                 }
+            }
+        }
+        if let Some(relay) = self.relay.get() {
+            for (name, value) in relay.snapshot() {
+                let kind = if name.ends_with("_total") {
+                    "counter"
+                } else {
+                    "gauge"
+                };
+                let _ = writeln!(out, "# TYPE {name} {kind}\n{name} {value}");
             }
         }
         out

@@ -149,6 +149,7 @@ pub async fn start(
         media_tx,
         shutdown.clone(),
     );
+    metrics.attach_relay(media.counters());
     let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
     let core = Core {
         endpoint,
