@@ -1,147 +1,50 @@
-//! ITU-T G.711 companding: µ-law (PCMU, RTP payload type 0) and A-law
-//! (PCMA, payload type 8) to and from 16-bit linear PCM.
+//! ITU-T G.711 companding for the recorder: µ-law (PCMU, payload type 0) and
+//! A-law (PCMA, payload type 8) to and from 16-bit linear PCM.
 //!
-//! Decoding is a lookup in a 256-entry table built at compile time, so the
-//! per-packet path (160 bytes every 20 ms per leg) costs one load per byte and
-//! never allocates. The tables follow G.711 (11/88) Tables 1a/2a scaled to 16
-//! bits, the same values as the reference `g711.c` that most softphones use:
-//! µ-law spans ±32124, A-law ±32256.
-//!
-//! Encoding (the IVR needs it to play WAV prompts to a caller) is computed,
-//! segment by segment as in G.711 §2 and §3; `encode(decode(b)) == b` holds
-//! for every code except µ-law's negative zero `0x7F`, which encodes back as
-//! positive zero `0xFF`.
+//! One implementation serves the whole server: the tables and encoders live in
+//! `hotline_sip::media::g711` (sans-IO, used by the relay to transcode between
+//! legs); this module gives the recorder and the IVR the names they use. The
+//! tests below check the values against G.711 independently of that module.
 
-/// The µ-law bias: G.711 µ-law segments are offsets of 33 in 14-bit units
-/// (`0x84` = 132 = 33 << 2 once scaled to 16 bits).
-const ULAW_BIAS: i32 = 0x84;
-/// Largest magnitude the µ-law encoder can represent before the bias is added
-/// (32635 + 132 = 32767 still fits the top segment).
-const ULAW_CLIP: i32 = 32635;
-
-const fn ulaw_decode(code: u8) -> i16 {
-    // G.711 transmits µ-law codes with all bits inverted (§3.2, Table 2a).
-    let u = !code;
-    let exponent = ((u >> 4) & 0x07) as i32;
-    let mantissa = (u & 0x0F) as i32;
-    let magnitude = (((mantissa << 3) + ULAW_BIAS) << exponent) - ULAW_BIAS;
-    if u & 0x80 != 0 {
-        -magnitude as i16
-    } else {
-        magnitude as i16
-    }
-}
-
-const fn alaw_decode(code: u8) -> i16 {
-    // A-law inverts the even bits on the line (§2.2, Table 1a): XOR 0x55.
-    let a = code ^ 0x55;
-    let exponent = ((a >> 4) & 0x07) as i32;
-    let mantissa = (a & 0x0F) as i32;
-    let magnitude = if exponent == 0 {
-        (mantissa << 4) + 8
-    } else {
-        ((mantissa << 4) + 0x108) << (exponent - 1)
-    };
-    // In A-law the sign bit set means positive.
-    if a & 0x80 != 0 {
-        magnitude as i16
-    } else {
-        -magnitude as i16
-    }
-}
-
-const fn build_table(alaw: bool) -> [i16; 256] {
-    let mut table = [0i16; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = if alaw {
-            alaw_decode(i as u8)
-        } else {
-            ulaw_decode(i as u8)
-        };
-        i += 1;
-    }
-    table
-}
-
-static ULAW_TO_LINEAR: [i16; 256] = build_table(false);
-static ALAW_TO_LINEAR: [i16; 256] = build_table(true);
+use hotline_sip::media::g711 as core;
+use hotline_sip::media::Encoding;
 
 /// Decodes one µ-law (PCMU) byte to 16-bit linear PCM.
 #[inline]
 #[must_use]
 pub fn ulaw_to_linear(code: u8) -> i16 {
-    ULAW_TO_LINEAR[usize::from(code)]
+    core::ULAW_TO_LINEAR[usize::from(code)]
 }
 
 /// Decodes one A-law (PCMA) byte to 16-bit linear PCM.
 #[inline]
 #[must_use]
 pub fn alaw_to_linear(code: u8) -> i16 {
-    ALAW_TO_LINEAR[usize::from(code)]
+    core::ALAW_TO_LINEAR[usize::from(code)]
 }
 
 /// Encodes a 16-bit linear sample as µ-law (PCMU).
 #[must_use]
 pub fn linear_to_ulaw(sample: i16) -> u8 {
-    let mut x = i32::from(sample);
-    let sign = if x < 0 {
-        // i32 holds -(-32768) without overflow.
-        x = -x;
-        0x80
-    } else {
-        0x00
-    };
-    x = x.min(ULAW_CLIP) + ULAW_BIAS;
-    // x is in 0x84..=0x7FFF, so its top bit is bit 7..=14: segment 0..=7.
-    let exponent = (31 - (x as u32).leading_zeros()) as i32 - 7;
-    let mantissa = (x >> (exponent + 3)) & 0x0F;
-    !((sign | (exponent << 4) | mantissa) as u8)
+    core::ulaw_encode(sample)
 }
 
 /// Encodes a 16-bit linear sample as A-law (PCMA).
 #[must_use]
 pub fn linear_to_alaw(sample: i16) -> u8 {
-    // A-law works on 13-bit magnitudes (G.711 §2.1).
-    let mut x = i32::from(sample) >> 3;
-    let mask = if x >= 0 {
-        0xD5
-    } else {
-        // One's complement keeps the negative range symmetric with the positive.
-        x = -x - 1;
-        0x55
-    };
-    // Segment end points of Table 1a in 13-bit units.
-    const SEG_END: [i32; 8] = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF];
-    let segment = SEG_END.iter().position(|&end| x <= end);
-    let code = match segment {
-        None => 0x7F,
-        Some(seg) => {
-            let shift = if seg < 2 { 1 } else { seg as i32 };
-            ((seg as i32) << 4) | ((x >> shift) & 0x0F)
-        }
-    };
-    (code as u8) ^ mask
+    core::alaw_encode(sample)
 }
 
 /// Decodes a µ-law payload into `out`, returning how many samples were
 /// written (`min(payload.len(), out.len())`).
 pub fn decode_ulaw_into(payload: &[u8], out: &mut [i16]) -> usize {
-    let n = payload.len().min(out.len());
-    for (dst, &b) in out.iter_mut().zip(payload) {
-        *dst = ulaw_to_linear(b);
-    }
-    n
+    core::decode(Encoding::Pcmu, payload, out)
 }
 
 /// Decodes an A-law payload into `out`, returning how many samples were
 /// written (`min(payload.len(), out.len())`).
 pub fn decode_alaw_into(payload: &[u8], out: &mut [i16]) -> usize {
-    let n = payload.len().min(out.len());
-    for (dst, &b) in out.iter_mut().zip(payload) {
-        *dst = alaw_to_linear(b);
-    }
-    n
+    core::decode(Encoding::Pcma, payload, out)
 }
 
 #[cfg(test)]
