@@ -5,7 +5,7 @@ use super::scan::{
     any_param, find, intern, is, is_ws, parse_number, trim_ws, unquote, write_quoted, Cursor, Fail,
     TOKEN,
 };
-use super::uri::{parse_host, parse_port, parse_uri};
+use super::uri::{parse_host, parse_port, parse_uri, parse_uri_prefix};
 use super::{ByteStr, HeaderName, Host, Method, ParseError, ParseErrorKind, Uri};
 
 pub(super) fn header_error(name: HeaderName, why: Fail) -> ParseError {
@@ -426,16 +426,16 @@ pub(super) fn name_addr_at<const BUILD: bool>(
     };
     let uri = if bracketed {
         // No LWS inside the brackets (RFC 4475 §3.1.2.14).
-        let start = cur.pos;
-        let close = cur.b[start..]
-            .iter()
-            .position(|&c| c == b'>' || is_ws(c))
-            .ok_or("missing >")?;
-        if cur.b[start + close] != b'>' {
+        if cur.peek().is_some_and(is_ws) {
             return Err("whitespace inside <>");
         }
-        let uri = parse_uri::<BUILD>(cur.src, start, start + close)?;
-        cur.pos = start + close + 1;
+        let (uri, stop) = parse_uri_prefix::<BUILD>(cur.src, cur.pos, cur.b.len())?;
+        match cur.b.get(stop) {
+            Some(b'>') => cur.pos = stop + 1,
+            Some(&c) if is_ws(c) => return Err("whitespace inside <>"),
+            Some(_) => return Err("character not allowed in a URI"),
+            None => return Err("missing >"),
+        }
         uri
     } else {
         // An addr-spec ends at the first ";", "," or LWS; one holding a comma,

@@ -1,6 +1,6 @@
 use super::scan::{
-    find, intern, is, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD, SCHEME,
-    URIC, USER,
+    find, intern, is, is_ws, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD,
+    SCHEME, URIC, USER,
 };
 use super::{ByteStr, Params, ParseError, ParseErrorKind};
 
@@ -114,13 +114,33 @@ impl std::str::FromStr for Uri {
 
 /// Parses `src[start..end]` as a URI. With `BUILD` false it only validates: the
 /// result carries the spans and scheme but no slices (see `scan::Cursor`).
-#[inline]
 pub(super) fn parse_uri<const BUILD: bool>(
     src: &ByteStr,
     start: usize,
     end: usize,
 ) -> Result<Uri, Fail> {
-    let b = src.as_bytes().get(start..end).ok_or("invalid URI span")?;
+    let (uri, stop) = parse_uri_prefix::<BUILD>(src, start, end)?;
+    if stop != end {
+        return Err(if src.as_bytes()[stop..end].iter().any(|&c| is_ws(c)) {
+            "whitespace in a URI"
+        } else {
+            "character not allowed in a URI"
+        });
+    }
+    Ok(uri)
+}
+
+/// Parses the longest URI at `src[start..limit]` (it stops at the first byte no
+/// URI rule admits, e.g. the `>` of a name-addr, saving a separate search for
+/// it); returns the URI and where it stopped.
+#[inline]
+pub(super) fn parse_uri_prefix<const BUILD: bool>(
+    src: &ByteStr,
+    start: usize,
+    limit: usize,
+) -> Result<(Uri, usize), Fail> {
+    let all = src.as_bytes().get(start..limit).ok_or("invalid URI span")?;
+    let mut b = all;
     if b.len() > u32::MAX as usize {
         return Err("URI too long");
     }
@@ -154,9 +174,7 @@ pub(super) fn parse_uri<const BUILD: bool>(
         Scheme::Sips
     } else {
         // RFC 3261 §19.1.6 absoluteURI: opaque, but only URI characters.
-        if take_escaped(b, rest, URIC)? != b.len() {
-            return Err("character not allowed in a URI");
-        }
+        b = &all[..take_escaped(all, rest, URIC)?];
         let scheme = if BUILD && scheme_bytes.iter().any(u8::is_ascii_uppercase) {
             let lower: String = scheme_bytes
                 .iter()
@@ -167,7 +185,7 @@ pub(super) fn parse_uri<const BUILD: bool>(
             Scheme::Lower(i as u32)
         };
         let headers = find(b'?', &b[rest..]).map(|q| span(rest + q + 1, b.len()));
-        return Ok(Uri {
+        let uri = Uri {
             raw: slice(0, b.len())?,
             scheme,
             user: None,
@@ -176,7 +194,8 @@ pub(super) fn parse_uri<const BUILD: bool>(
             port: None,
             params: Params::default(),
             headers,
-        });
+        };
+        return Ok((uri, start + b.len()));
     };
 
     // userinfo, if the user (and password) characters run up to an "@"; a "@"
@@ -263,11 +282,8 @@ pub(super) fn parse_uri<const BUILD: bool>(
         }
         headers = Some(span(first, pos));
     }
-    if pos != b.len() {
-        return Err("character not allowed in a SIP URI");
-    }
-    Ok(Uri {
-        raw: slice(0, b.len())?,
+    let uri = Uri {
+        raw: slice(0, pos)?,
         scheme,
         user,
         password,
@@ -275,7 +291,8 @@ pub(super) fn parse_uri<const BUILD: bool>(
         port,
         params: Params(params),
         headers,
-    })
+    };
+    Ok((uri, start + pos))
 }
 
 /// A port: 1 to 5 digits, at most 65535.
@@ -364,7 +381,7 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
             }
             value = value * 10 + u16::from(c.wrapping_sub(b'0'));
             digits += 1;
-            if value > 255 || c > b'9' || c < b'0' {
+            if value > 255 || !c.is_ascii_digit() {
                 return None;
             }
         }
