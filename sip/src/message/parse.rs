@@ -1,7 +1,7 @@
 use bytes::Bytes;
 
 use super::bytestr::sub;
-use super::scan::{find, is, is_ws, parse_number, trim_ws, TOKEN, WORD};
+use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
 use super::typed::{cseq_parts, header_error, validate_contact, validate_name_addr, validate_via};
 use super::{
     ByteStr, Header, HeaderName, Headers, Message, Method, NameAddr, Request, Response, Uri,
@@ -491,19 +491,22 @@ fn truncate(s: &str) -> String {
 /// `callid = word [ "@" word ]` (RFC 3261 §25.1).
 pub(super) fn check_call_id(value: &ByteStr) -> Result<(), ParseError> {
     let b = value.as_bytes();
-    let ok = match find(b'@', b) {
-        Some(at) => is_word(&b[..at]) && is_word(&b[at + 1..]),
-        None => is_word(b),
-    };
+    // One pass: word characters, and at most one "@" with a word on each side.
+    let mut at = None;
+    let mut ok = !b.is_empty();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'@' {
+            ok &= at.is_none() && i > 0 && i + 1 < b.len();
+            at = Some(i);
+        } else {
+            ok &= is(c, WORD);
+        }
+    }
     if ok {
         Ok(())
     } else {
         Err(header_error(HeaderName::CallId, "not a word or word@word"))
     }
-}
-
-fn is_word(b: &[u8]) -> bool {
-    !b.is_empty() && b.iter().all(|&c| is(c, WORD))
 }
 
 /// `delta-seconds` of the Expires header: below 2^32.

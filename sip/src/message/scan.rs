@@ -31,6 +31,9 @@ pub(super) const SCHEME: u16 = 1 << 9;
 pub(super) const GENVALUE: u16 = 1 << 10;
 /// Hexadecimal digits.
 pub(super) const HEX: u16 = 1 << 11;
+/// Host characters other than digits and dots (so a host without any is an
+/// IPv4 address or nothing).
+pub(super) const HOST_NAME: u16 = 1 << 12;
 
 const fn mark(table: &mut [u16; 256], chars: &[u8], class: u16) {
     let mut i = 0;
@@ -52,6 +55,9 @@ const fn classes() -> [u16; 256] {
         if b.is_ascii_hexdigit() {
             t[c] |= HEX;
         }
+        if b.is_ascii_alphabetic() {
+            t[c] |= HOST_NAME;
+        }
         c += 1;
     }
     let marks = b"-_.!~*'()";
@@ -68,6 +74,7 @@ const fn classes() -> [u16; 256] {
     mark(&mut t, b"[]/?:+$", HNV);
     mark(&mut t, b";/?:@&=+$,[]", URIC);
     mark(&mut t, b"-._", HOST);
+    mark(&mut t, b"-_", HOST_NAME);
     mark(&mut t, b"+-.", SCHEME);
     mark(&mut t, b":[]", GENVALUE);
     t
@@ -78,6 +85,12 @@ static CLASSES: [u16; 256] = classes();
 #[inline]
 pub(super) fn is(b: u8, class: u16) -> bool {
     CLASSES[b as usize] & class != 0
+}
+
+/// Every class `b` belongs to.
+#[inline]
+pub(super) fn classes_of(b: u8) -> u16 {
+    CLASSES[b as usize]
 }
 
 #[inline]

@@ -134,6 +134,19 @@ fn accessors_report_missing_and_bad_headers() {
     assert!(h.call_id().is_err());
     h.set(HeaderName::Expires, "4294967295");
     assert_eq!(h.expires().unwrap(), Some(u32::MAX));
+    for (call_id, ok) in [
+        ("a", true),
+        ("a@b", true),
+        ("w%ZK-!.*_+'@word`~)(><:\\/\"][?}{", true),
+        ("@b", false),
+        ("a@", false),
+        ("a@b@c", false),
+        ("", false),
+        ("a;b", false),
+    ] {
+        h.set(HeaderName::CallId, call_id);
+        assert_eq!(h.call_id().is_ok(), ok, "{call_id}");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 use super::scan::{
-    find, intern, is, is_ws, parse_number, take_escaped, Fail, HNV, HOST, PARAMCHAR, PASSWORD,
-    SCHEME, URIC, USER,
+    classes_of, find, intern, is, is_ws, parse_number, take_escaped, Fail, HNV, HOST, HOST_NAME,
+    PARAMCHAR, PASSWORD, SCHEME, URIC, USER,
 };
 use super::{ByteStr, Params, ParseError, ParseErrorKind};
 
@@ -323,23 +323,27 @@ pub(super) fn parse_host<const BUILD: bool>(
             .map_err(|_| "invalid IPv6 address")?;
         return Ok((Host::Ipv6(addr), at + close + 1));
     }
-    // One pass: the extent, whether it is all digits and dots, and whether a
-    // label is empty ("..", or a leading dot).
+    // One pass: the extent, whether anything but digits and dots occurs, and
+    // whether a label is empty ("..", or a leading dot).
     let mut end = at;
-    let mut numeric = true;
+    let mut seen = 0u16;
     let mut empty_label = false;
-    let mut prev_dot = true;
-    while end < b.len() && is(b[end], HOST) {
+    while end < b.len() {
         let c = b[end];
-        let dot = c == b'.';
-        empty_label |= dot & prev_dot;
-        numeric &= dot | c.is_ascii_digit();
-        prev_dot = dot;
+        let class = classes_of(c);
+        if class & HOST == 0 {
+            break;
+        }
+        seen |= class;
+        if c == b'.' && (end == at || b[end - 1] == b'.') {
+            empty_label = true;
+        }
         end += 1;
     }
     if end == at {
         return Err("missing host");
     }
+    let numeric = seen & HOST_NAME == 0;
     let name = &b[at..end];
     // A top label starts with a letter (RFC 3261 §25.1), so all digits and dots
     // can only be an IPv4 address.
