@@ -217,6 +217,17 @@ impl Endpoint {
         done
     }
 
+    /// The owner could not open the media of `call` on `rtp_port` (bind
+    /// failed): that port pair is quarantined and the call ends with `503` /
+    /// `EndReason::Error`. False if the call is unknown or already ending.
+    pub fn media_failed(&mut self, now: Instant, call: CallId, rtp_port: u16) -> bool {
+        let done = self
+            .calls
+            .media_failed(now, &mut self.transactions, call, rtp_port);
+        self.process(now);
+        done
+    }
+
     /// Ends a call from the server's side (an operator, shutdown): both legs
     /// are torn down. False if the call is unknown or already ending.
     pub fn hang_up(&mut self, now: Instant, call: CallId) -> bool {

@@ -41,6 +41,8 @@ pub struct PortsExhausted {
 pub struct MediaPorts {
     free: VecDeque<u16>,
     in_use: HashSet<u16>,
+    /// Pairs another process holds (a bind failed): never handed out again.
+    quarantined: HashSet<u16>,
     capacity: usize,
 }
 
@@ -59,6 +61,7 @@ impl MediaPorts {
             capacity: free.len(),
             free,
             in_use: HashSet::new(),
+            quarantined: HashSet::new(),
         }
     }
 
@@ -75,12 +78,33 @@ impl MediaPorts {
     /// not in use: a double release, or a pair this allocator never made.
     pub fn release(&mut self, pair: PortPair) -> bool {
         if self.in_use.remove(&pair.rtp) {
-            self.free.push_back(pair.rtp);
+            if !self.quarantined.contains(&pair.rtp) {
+                self.free.push_back(pair.rtp);
+            }
             true
         } else {
             tracing::warn!(rtp = pair.rtp, "release of an RTP port pair not in use");
             false
         }
+    }
+
+    /// Takes the pair whose RTP port is `rtp` out of service: the owner could
+    /// not bind it (another process holds it). A pair in use stays in use until
+    /// released, then is not reused; a free one is withdrawn at once. Returns
+    /// false for a port outside the range or already quarantined.
+    pub fn quarantine(&mut self, rtp: u16) -> bool {
+        let rtp = rtp & !1;
+        let known = self.in_use.contains(&rtp) || self.free.contains(&rtp);
+        if !known || !self.quarantined.insert(rtp) {
+            return false;
+        }
+        self.free.retain(|&p| p != rtp);
+        true
+    }
+
+    /// Pairs taken out of service by [`Self::quarantine`].
+    pub fn quarantined(&self) -> usize {
+        self.quarantined.len()
     }
 
     /// True while `pair` is allocated.
@@ -107,6 +131,25 @@ impl MediaPorts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quarantined_pairs_are_never_handed_out_again() {
+        let mut p = MediaPorts::new(20000, 20007); // pairs 20000, 20002, 20004, 20006
+        let a = p.allocate().expect("pair");
+        assert_eq!(a.rtp, 20000);
+        // A free pair (20002) is withdrawn at once, also when named by its RTCP port.
+        assert!(p.quarantine(20003));
+        assert!(!p.quarantine(20002), "already quarantined");
+        assert!(!p.quarantine(30000), "outside the range");
+        // The pair in use stays in use until released, then is not reused.
+        assert!(p.quarantine(a.rtp));
+        assert!(p.release(a));
+        let rest: Vec<u16> = std::iter::from_fn(|| p.allocate().ok())
+            .map(|x| x.rtp)
+            .collect();
+        assert_eq!(rest, vec![20004, 20006]);
+        assert_eq!(p.quarantined(), 2);
+    }
 
     #[test]
     fn pairs_are_even_rtp_and_odd_rtcp_within_the_range() {

@@ -447,14 +447,22 @@ impl Core {
             | MediaCommand::Update { call, .. }
             | MediaCommand::Close { call } => *call,
         };
+        let opening = match &command {
+            MediaCommand::Open { local_rtp_port, .. } => Some(*local_rtp_port),
+            _ => None,
+        };
         match self.media.apply(command) {
             Ok(Some(report)) => self.book.on_media_closed(call, report),
             Ok(None) => {}
             Err(e) => {
-                // A port we were given cannot be bound (another process holds it)
-                // or the task is gone: the call cannot carry audio, end it.
                 tracing::error!(%call, "media: {e}; ending the call");
-                self.endpoint.hang_up(Instant::now(), call);
+                self.metrics.inc("hotline_media_errors_total", "");
+                match opening {
+                    // A port in our range is held by another process: that
+                    // pair is quarantined and the caller gets 503.
+                    Some(port) => self.endpoint.media_failed(Instant::now(), call, port),
+                    None => self.endpoint.hang_up(Instant::now(), call),
+                };
             }
         }
     }

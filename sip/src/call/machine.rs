@@ -1286,6 +1286,22 @@ impl Call {
         true
     }
 
+    /// Ends the call because of a server-side failure: `status` to a caller not
+    /// yet answered, BYE otherwise; the agent leg is cancelled or BYEd.
+    pub(crate) fn fail(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        reason: EndReason,
+        status: u16,
+        why: &'static str,
+    ) -> bool {
+        if self.ended {
+            return false;
+        }
+        self.end(ctx, reason, HangupBy::System, status, Some(why));
+        true
+    }
+
     // ----- timers ------------------------------------------------------------
 
     pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>) {
@@ -1367,7 +1383,7 @@ impl Call {
             CallerPhase::Proceeding => {
                 if let Some(key) = self.caller.invite_key.take() {
                     let mut r = self.caller.response(caller_status);
-                    if caller_status == 480 {
+                    if caller_status == 480 || caller_status == 503 {
                         r.headers.push(HeaderName::RetryAfter, RETRY_AFTER);
                     }
                     ctx.respond(&key, r);

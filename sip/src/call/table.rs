@@ -477,6 +477,29 @@ impl Calls {
         .unwrap_or(false)
     }
 
+    /// The relay could not open the media of `id` (a port taken by another
+    /// process): the pair is quarantined and the call ends with
+    /// `EndReason::Error` (`503` to a caller not yet answered: a server-side
+    /// resource failure that a load balancer may route around).
+    pub(crate) fn media_failed(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+        rtp_port: u16,
+    ) -> bool {
+        if self.ports.quarantine(rtp_port) {
+            tracing::error!(
+                rtp_port,
+                "RTP port pair taken out of service: another process holds it (check [sip] rtp_ports)"
+            );
+        }
+        self.with_call(now, tx, id, |call, ctx| {
+            call.fail(ctx, EndReason::Error, 503, "Media Unavailable")
+        })
+        .unwrap_or(false)
+    }
+
     /// Ends a call on the operator's behalf.
     pub(crate) fn hang_up(&mut self, now: Instant, tx: &mut TransactionLayer, id: CallId) -> bool {
         self.with_call(now, tx, id, |call, ctx| {

@@ -312,7 +312,7 @@ impl H {
         );
         assert_eq!(self.ep.media_ports().in_use(), 0, "RTP ports leaked");
         assert_eq!(
-            self.ep.media_ports().available(),
+            self.ep.media_ports().available() + self.ep.media_ports().quarantined(),
             self.ep.media_ports().capacity()
         );
     }
@@ -1467,6 +1467,60 @@ fn port_exhaustion_gives_503_and_frees_everything() {
     h.ep.hang_up(h.now, h.ep.calls()[0].id);
     let b = h.drain();
     assert_eq!(b.statuses_to(trunk()), [480]);
+    h.assert_all_clear();
+}
+
+#[test]
+fn a_port_another_process_holds_fails_the_call_with_503_and_is_never_reused() {
+    let mut h = H::with_ports((20000, 20007));
+    h.register("1001", phone1(), CONTACT1);
+    let mut caller = Caller::new(44);
+    let (agent, b) = call_arrives(&mut h, &mut caller);
+    let Some(MediaCommand::Open {
+        call,
+        local_rtp_port,
+        ..
+    }) = b.media.first().cloned()
+    else {
+        panic!("the call opens its media first: {:?}", b.media);
+    };
+    // The owner could not bind that port.
+    assert!(h.ep.media_failed(h.now, call, local_rtp_port));
+    let b = h.drain();
+    let r = b.response_to(trunk(), 503);
+    assert!(r.headers.get(&HeaderName::RetryAfter).is_some());
+    assert!(matches!(
+        b.calls.as_slice(),
+        [CallEvent::Ended {
+            reason: EndReason::Error,
+            hangup_by: HangupBy::System,
+            ..
+        }]
+    ));
+    // The agent leg is torn down (CANCEL after its provisional).
+    let b = agent.respond(&mut h, 180, "");
+    b.request_to(phone1(), Method::Cancel);
+    agent.respond(&mut h, 487, "");
+    h.assert_all_clear();
+    assert_eq!(h.ep.media_ports().quarantined(), 1);
+    // The next calls never get the quarantined pair.
+    for n in 45..48 {
+        let mut next = Caller::new(n);
+        let b = h.send(trunk(), &next.invite());
+        for cmd in &b.media {
+            if let MediaCommand::Open {
+                local_rtp_port: p, ..
+            } = cmd
+            {
+                assert_ne!(*p & !1, local_rtp_port & !1, "quarantined pair reused");
+            }
+        }
+        assert_eq!(b.statuses_to(trunk()), [100], "{:#?}", b.sent);
+        h.ep.hang_up(h.now, h.ep.calls()[0].id);
+        // The agent never answers: its leg is given up 64·T1 later, ports freed.
+        h.advance(Duration::from_secs(40));
+        assert_eq!(h.ep.media_ports().in_use(), 0);
+    }
     h.assert_all_clear();
 }
 
