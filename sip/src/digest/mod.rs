@@ -393,20 +393,22 @@ impl DigestAuthenticator {
             }
         };
         self.nonces.insert(now, nonce.clone());
-        self.algorithms.iter().map(|&alg| {
-            let mut v = format!(
-                "Digest realm={}, qop=\"auth\", algorithm={}, nonce=\"{}\", opaque=\"{}\"",
-                quote(&self.realm),
-                alg.as_str(),
-                nonce,
-                self.opaque
-            );
-            if stale {
-                v.push_str(", stale=true");
-            }
-            v
-        })
-        .collect()
+        self.algorithms
+            .iter()
+            .map(|&alg| {
+                let mut v = format!(
+                    "Digest realm={}, qop=\"auth\", algorithm={}, nonce=\"{}\", opaque=\"{}\"",
+                    quote(&self.realm),
+                    alg.as_str(),
+                    nonce,
+                    self.opaque
+                );
+                if stale {
+                    v.push_str(", stale=true");
+                }
+                v
+            })
+            .collect()
     }
 
     /// Offers only `algorithms`, in this order (an empty list keeps the default,
