@@ -120,6 +120,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name}/rsip ({} B)", buf.len()), |b| {
             b.iter(|| rsip(black_box(&buf)))
         });
+        // The parse alone (validation included, no typed reads), for the split.
+        group.bench_function(
+            format!("{name}/hotline parse only ({} B)", buf.len()),
+            |b| b.iter(|| parse(black_box(buf.clone())).unwrap()),
+        );
     }
     group.finish();
 }
