@@ -1,8 +1,11 @@
 use bytes::Bytes;
 
 use super::bytestr::sub;
+use super::headers::Core;
 use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
-use super::typed::{cseq_parts, header_error, validate_contact, validate_name_addr, validate_via};
+use super::typed::{
+    build_contact, build_cseq, build_name_addr, build_via, cseq_parts, header_error,
+};
 use super::{
     ByteStr, Header, HeaderName, Headers, Message, Method, NameAddr, Request, Response, Uri,
 };
@@ -134,7 +137,8 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
         Message::Request(r) => Some(&r.method),
         Message::Response(_) => None,
     };
-    let content_length = validate(message.headers(), method)?;
+    let (content_length, core) = validate(message.headers(), method)?;
+    message.headers_mut().core = core;
     let body_end = match content_length {
         Some(n) if n > buf.len() - body_start => {
             return Err(ParseError::new(
@@ -381,8 +385,12 @@ fn duplicate(name: HeaderName) -> ParseError {
 }
 
 /// Validates the headers the stack relies on (RFC 3261 §8.1.1, §20; RFC 4475
-/// §3.1.2 and §3.3): returns the Content-Length, if present.
-fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>, ParseError> {
+/// §3.1.2 and §3.3): returns the Content-Length, if present, and the typed core
+/// headers built on the way (`None` if one could not be built).
+fn validate(
+    headers: &Headers,
+    method: Option<&Method>,
+) -> Result<(Option<usize>, Option<Box<Core>>), ParseError> {
     #[derive(Default)]
     struct Seen {
         via: bool,
@@ -396,6 +404,9 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
     }
     let mut seen = Seen::default();
     let mut content_length = None;
+    let mut top_via = None;
+    let (mut from, mut to, mut cseq) = (None, None, None);
+    let mut contacts = Some(Vec::new());
     let once = |flag: &mut bool, name: HeaderName| {
         if std::mem::replace(flag, true) {
             Err(duplicate(name))
@@ -407,16 +418,20 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
         let value = &header.value;
         match header.name {
             HeaderName::Via => {
-                validate_via(value)?;
+                if seen.via {
+                    super::typed::validate_via(value)?;
+                } else {
+                    top_via = build_via(value)?;
+                }
                 seen.via = true;
             }
             HeaderName::From => {
                 once(&mut seen.from, HeaderName::From)?;
-                validate_name_addr(value, HeaderName::From)?;
+                from = build_name_addr(value, HeaderName::From)?;
             }
             HeaderName::To => {
                 once(&mut seen.to, HeaderName::To)?;
-                validate_name_addr(value, HeaderName::To)?;
+                to = build_name_addr(value, HeaderName::To)?;
             }
             HeaderName::CallId => {
                 once(&mut seen.call_id, HeaderName::CallId)?;
@@ -424,7 +439,7 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
             }
             HeaderName::CSeq => {
                 once(&mut seen.cseq, HeaderName::CSeq)?;
-                let (_, (a, b)) = cseq_parts(value.as_bytes())
+                let (seq, (a, b)) = cseq_parts(value.as_bytes())
                     .map_err(|why| header_error(HeaderName::CSeq, why))?;
                 if let Some(method) = method {
                     if &value.as_bytes()[a..b] != method.as_str().as_bytes() {
@@ -434,6 +449,7 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
                         ));
                     }
                 }
+                cseq = build_cseq(value, seq, (a, b));
             }
             HeaderName::MaxForwards => {
                 once(&mut seen.max_forwards, HeaderName::MaxForwards)?;
@@ -443,7 +459,14 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
                 once(&mut seen.expires, HeaderName::Expires)?;
                 delta_seconds(value)?;
             }
-            HeaderName::Contact => validate_contact(value)?,
+            HeaderName::Contact => match build_contact(value)? {
+                Some(list) => match &mut contacts {
+                    Some(all) if all.is_empty() => *all = list,
+                    Some(all) => all.extend(list),
+                    None => {}
+                },
+                None => contacts = None,
+            },
             HeaderName::ContentLength => {
                 if content_length.is_some() {
                     return Err(duplicate(HeaderName::ContentLength));
@@ -481,7 +504,17 @@ fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>,
             return Err(ParseError::new(ParseErrorKind::MissingHeader(name), detail));
         }
     }
-    Ok(content_length)
+    let core = match (top_via, cseq, from, to, contacts) {
+        (Some(top_via), Some(cseq), Some(from), Some(to), Some(contacts)) => Some(Box::new(Core {
+            top_via,
+            cseq,
+            from,
+            to,
+            contacts,
+        })),
+        _ => None,
+    };
+    Ok((content_length, core))
 }
 
 fn truncate(s: &str) -> String {

@@ -352,3 +352,75 @@ fn method_tokens() {
     );
     assert_eq!(Method::Publish.to_string(), "PUBLISH");
 }
+
+/// The same headers without the typed values `parse` caches.
+fn uncached(h: &Headers) -> Headers {
+    let mut out = Headers::new();
+    for header in h.iter() {
+        out.push(header.name.clone(), header.value.clone());
+    }
+    assert!(out.core.is_none());
+    out
+}
+
+#[test]
+fn cached_core_headers_equal_a_fresh_parse() {
+    let messages = [
+        INVITE.to_owned(),
+        "SIP/2.0 180 Ringing\r\nv: SIP/2.0/udp h:5060 ; branch=z9hG4bK1 , SIP/2.0/TCP g\r\n\
+         Via: SIP/2.0/UDP x;received=192.0.2.1\r\nf: \"A \\\"q\\\"\" <sip:a@b>;tag=1\r\nt: sip:c@d;tag=2\r\n\
+         i: x@y\r\nCSeq: 7 NEWMETHOD\r\nm: <sip:a@192.0.2.9;transport=tcp>;expires=60, sip:b@c\r\n\
+         Contact: *x <sip:e@f>\r\nContent-Length: 0\r\n\r\n"
+            .to_owned(),
+        "REGISTER sip:r SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1]:5062;branch=z9hG4bKr\r\n\
+         From: <sip:u@r>;tag=a\r\nTo: <sip:u@r>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n\
+         Contact: *\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n"
+            .to_owned(),
+    ];
+    for text in &messages {
+        let message = parse_str(text).unwrap();
+        let h = message.headers();
+        assert!(h.core.is_some(), "{text}");
+        let fresh = uncached(h);
+        assert_eq!(h, &fresh);
+        assert_eq!(h.top_via().unwrap(), fresh.top_via().unwrap());
+        assert_eq!(h.cseq().unwrap(), fresh.cseq().unwrap());
+        assert_eq!(h.from_addr().unwrap(), fresh.from_addr().unwrap());
+        assert_eq!(h.to_addr().unwrap(), fresh.to_addr().unwrap());
+        assert_eq!(h.contacts().unwrap(), fresh.contacts().unwrap());
+        assert_eq!(h.call_id().unwrap(), fresh.call_id().unwrap());
+        assert_eq!(format!("{h:?}"), format!("{fresh:?}"));
+    }
+}
+
+#[test]
+fn changing_a_core_header_drops_the_cache() {
+    let mut r = request(INVITE);
+    r.headers
+        .push(HeaderName::Other(ByteStr::from("X-Other")), "1");
+    assert!(r.headers.core.is_some());
+    r.headers.push_front(
+        HeaderName::Via,
+        "SIP/2.0/TCP new.example.com;branch=z9hG4bKnew",
+    );
+    assert!(r.headers.core.is_none());
+    assert_eq!(r.headers.top_via().unwrap().branch(), Some("z9hG4bKnew"));
+
+    let mut r = request(INVITE);
+    r.headers.set(HeaderName::CSeq, "99 INVITE");
+    assert_eq!(r.headers.cseq().unwrap().seq, 99);
+    let mut r = request(INVITE);
+    r.headers
+        .set(HeaderName::Other(ByteStr::from("to")), "<sip:z@z>;tag=zz");
+    assert_eq!(r.headers.to_addr().unwrap().tag(), Some("zz"));
+    let mut r = request(INVITE);
+    r.headers.remove(&HeaderName::Contact);
+    assert!(r.headers.contacts().unwrap().is_empty());
+    let mut r = request(INVITE);
+    r.headers.set(HeaderName::CallId, "bad id");
+    assert!(r.headers.call_id().is_err());
+    let mut r = request(INVITE);
+    r.headers.push(HeaderName::From, "<sip:second@x>");
+    r.headers.remove(&HeaderName::From);
+    assert!(r.headers.from_addr().is_err());
+}
