@@ -42,7 +42,7 @@ const HELP: &[(&str, &str, &str)] = &[
     (
         "hotline_sip_registrations_total",
         "counter",
-        "Registrar outcomes: registered, refreshed, removed, expired, auth_failed, locked_out.",
+        "Registrar events: registered (new binding), removed, expired, auth_failed, locked_out.",
     ),
     (
         "hotline_sip_registered_contacts",

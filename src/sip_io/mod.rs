@@ -39,7 +39,18 @@ use crate::metrics::{Direction, Metrics};
 
 /// Depth of the socket → core channel. A full channel drops UDP datagrams (the
 /// peer retransmits) and applies back-pressure to TCP readers.
-const CORE_QUEUE: usize = 8192;
+const CORE_QUEUE: usize = 4096;
+
+/// A UDP request that waited longer than this in the core's queue is dropped
+/// unanswered: the client's first retransmission (T1 = 500 ms) is on its way,
+/// and answering stale copies under overload is what turns a burst into a
+/// retransmission collapse (measured in BENCHMARKS.md).
+const STALE_UDP: Duration = Duration::from_millis(250);
+
+/// Receive buffer asked for the SIP UDP socket: the kernel default (≈208 KiB,
+/// ~170 REGISTERs) overflows during short scheduling stalls at a few thousand
+/// requests per second.
+const UDP_RECV_BUFFER: usize = 4 << 20;
 
 /// What the socket tasks hand the core.
 #[derive(Debug)]
@@ -47,6 +58,9 @@ pub(crate) enum CoreInput {
     Packet {
         from: Remote,
         data: Bytes,
+        /// When the socket task read it (UDP requests that waited too long in
+        /// the queue are dropped: the phone has retransmitted already).
+        at: Instant,
     },
     TcpOpened {
         peer: SocketAddr,
@@ -199,6 +213,14 @@ async fn bind_pair(addr: SocketAddr) -> anyhow::Result<(UdpSocket, TcpListener)>
             .await
             .with_context(|| format!("binding SIP UDP on {addr}"))?;
         let actual = udp.local_addr()?;
+        let sock = socket2::SockRef::from(&udp);
+        if let Err(e) = sock.set_recv_buffer_size(UDP_RECV_BUFFER) {
+            tracing::warn!("cannot enlarge the SIP UDP receive buffer: {e}");
+        }
+        tracing::debug!(
+            granted = sock.recv_buffer_size().unwrap_or(0),
+            "SIP UDP receive buffer"
+        );
         match TcpListener::bind(actual).await {
             Ok(tcp) => return Ok((udp, tcp)),
             Err(e) if addr.port() == 0 => {
@@ -348,9 +370,20 @@ impl Core {
 
     fn handle(&mut self, input: CoreInput) {
         match input {
-            CoreInput::Packet { from, data } => {
+            CoreInput::Packet { from, data, at } => {
+                let now = Instant::now();
+                if from.transport == Transport::Udp
+                    && now.saturating_duration_since(at) > STALE_UDP
+                    && !data.starts_with(b"SIP/2.0 ")
+                {
+                    // Overload: answering a request this old only feeds the
+                    // retransmission storm (Timer E/A fired at 500 ms); the copy
+                    // behind it in the queue gets the answer instead.
+                    self.metrics.inc("hotline_sip_stale_dropped_total", "");
+                    return;
+                }
                 self.metrics.sip_message(Direction::In, &data);
-                self.endpoint.handle_bytes(Instant::now(), from, data);
+                self.endpoint.handle_bytes(now, from, data);
             }
             CoreInput::TcpOpened { peer, writer } => {
                 self.tcp_writers.insert(peer, writer);

@@ -130,7 +130,11 @@ async fn connection(
             match decoder.next_frame() {
                 Ok(Some(Frame::Message(data))) => {
                     if core
-                        .send(CoreInput::Packet { from: remote, data })
+                        .send(CoreInput::Packet {
+                            from: remote,
+                            data,
+                            at: std::time::Instant::now(),
+                        })
                         .await
                         .is_err()
                     {

@@ -40,6 +40,7 @@ pub(super) async fn receive_loop(
                 addr,
             },
             data: Bytes::copy_from_slice(&buf[..n]),
+            at: std::time::Instant::now(),
         };
         if core.try_send(input).is_err() {
             metrics.inc("hotline_sip_udp_dropped_total", "");
