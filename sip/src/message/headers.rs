@@ -1,4 +1,4 @@
-use super::{ByteStr, CSeq, ContactValue, NameAddr, Via};
+use super::ByteStr;
 
 /// A header field name. Well-known names (and their RFC 3261 §7.3.3 compact forms)
 /// map to variants; anything else is kept verbatim and compared case-insensitively.
@@ -123,63 +123,63 @@ fn known(name: &[u8]) -> Option<HeaderName> {
     }
     // Dispatch on the first letter, then compare whole names (the length first).
     let is = |canonical: &str| name.eq_ignore_ascii_case(canonical.as_bytes());
-    // Compares in order without building (and dropping) a table of names per call.
-    macro_rules! pick {
-        ($(($canonical:expr, $header:expr)),* $(,)?) => {
-            $(if is($canonical) { Some($header) } else)* { None }
-        };
-    }
+    let pick = |candidates: &[(&str, HeaderName)]| {
+        candidates
+            .iter()
+            .find(|(canonical, _)| is(canonical))
+            .map(|(_, h)| h.clone())
+    };
     match name.first()?.to_ascii_lowercase() {
         b'v' if is("via") => Some(HeaderName::Via),
         b'f' if is("from") => Some(HeaderName::From),
         b't' if is("to") => Some(HeaderName::To),
-        b'c' => pick!(
+        b'c' => pick(&[
             ("call-id", HeaderName::CallId),
             ("cseq", HeaderName::CSeq),
             ("contact", HeaderName::Contact),
             ("content-length", HeaderName::ContentLength),
             ("content-type", HeaderName::ContentType),
             ("content-encoding", HeaderName::ContentEncoding),
-        ),
-        b'm' => pick!(
+        ]),
+        b'm' => pick(&[
             ("max-forwards", HeaderName::MaxForwards),
             ("min-expires", HeaderName::MinExpires),
-        ),
-        b'e' => pick!(
+        ]),
+        b'e' => pick(&[
             ("expires", HeaderName::Expires),
             ("event", HeaderName::Event),
-        ),
-        b'r' => pick!(
+        ]),
+        b'r' => pick(&[
             ("route", HeaderName::Route),
             ("record-route", HeaderName::RecordRoute),
             ("refer-to", HeaderName::ReferTo),
             ("require", HeaderName::Require),
             ("retry-after", HeaderName::RetryAfter),
-        ),
-        b'a' => pick!(
+        ]),
+        b'a' => pick(&[
             ("authorization", HeaderName::Authorization),
             ("accept", HeaderName::Accept),
             ("allow", HeaderName::Allow),
-        ),
-        b'p' => pick!(
+        ]),
+        b'p' => pick(&[
             ("proxy-authenticate", HeaderName::ProxyAuthenticate),
             ("proxy-authorization", HeaderName::ProxyAuthorization),
             ("proxy-require", HeaderName::ProxyRequire),
-        ),
-        b'w' => pick!(
+        ]),
+        b'w' => pick(&[
             ("www-authenticate", HeaderName::WwwAuthenticate),
             ("warning", HeaderName::Warning),
-        ),
+        ]),
         b'd' if is("date") => Some(HeaderName::Date),
-        b's' => pick!(
+        b's' => pick(&[
             ("supported", HeaderName::Supported),
             ("server", HeaderName::Server),
             ("subject", HeaderName::Subject),
-        ),
-        b'u' => pick!(
+        ]),
+        b'u' => pick(&[
             ("user-agent", HeaderName::UserAgent),
             ("unsupported", HeaderName::Unsupported),
-        ),
+        ]),
         _ => None,
     }
 }
@@ -216,91 +216,37 @@ pub struct Header {
 
 /// The header fields of a message, in wire order. A comma-separated header line
 /// (e.g. `Via: a, b`) is one [`Header`]; typed accessors split it.
-#[derive(Clone, Default)]
-pub struct Headers {
-    list: Vec<Header>,
-    /// The typed core headers as [`parse`](super::parse) built them while
-    /// validating; dropped by every change to one of those headers.
-    pub(super) core: Option<Box<Core>>,
-}
-
-/// Typed values of the core headers, identical to what the accessors would parse
-/// from the header values (present only while the headers are as parsed).
-#[derive(Clone)]
-pub(super) struct Core {
-    pub(super) top_via: Via,
-    pub(super) cseq: CSeq,
-    pub(super) from: NameAddr,
-    pub(super) to: NameAddr,
-    pub(super) contacts: Vec<ContactValue>,
-}
-
-impl PartialEq for Headers {
-    fn eq(&self, other: &Self) -> bool {
-        self.list == other.list
-    }
-}
-impl Eq for Headers {}
-
-impl std::fmt::Debug for Headers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Headers").field(&self.list).finish()
-    }
-}
-
-/// Whether a change to `name` can change a cached [`Core`] value (Call-ID is
-/// covered too: its value was checked when the cache was built).
-fn is_core(name: &HeaderName) -> bool {
-    const CORE: [HeaderName; 6] = [
-        HeaderName::Via,
-        HeaderName::CSeq,
-        HeaderName::From,
-        HeaderName::To,
-        HeaderName::CallId,
-        HeaderName::Contact,
-    ];
-    CORE.iter().any(|c| c == name)
-}
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<Header>);
 
 impl Headers {
     pub fn new() -> Self {
-        Self::default()
+        Self(Vec::new())
     }
     pub(super) fn from_vec(headers: Vec<Header>) -> Self {
-        Self {
-            list: headers,
-            core: None,
-        }
-    }
-    /// Drops the typed cache when `name` is one of its headers.
-    fn touch(&mut self, name: &HeaderName) {
-        if self.core.is_some() && is_core(name) {
-            self.core = None;
-        }
+        Self(headers)
     }
     /// The first value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&ByteStr> {
-        self.list.iter().find(|h| &h.name == name).map(|h| &h.value)
+        self.0.iter().find(|h| &h.name == name).map(|h| &h.value)
     }
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a ByteStr> + 'a {
-        self.list
+        self.0
             .iter()
             .filter(move |h| &h.name == name)
             .map(|h| &h.value)
     }
     /// Appends a header.
     pub fn push(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        self.touch(&name);
-        self.list.push(Header {
+        self.0.push(Header {
             name,
             value: value.into(),
         });
     }
     /// Inserts a header before all others (e.g. a new top Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        self.touch(&name);
-        self.list.insert(
+        self.0.insert(
             0,
             Header {
                 name,
@@ -310,12 +256,11 @@ impl Headers {
     }
     /// Replaces every value of `name` with one value (appended if absent).
     pub fn set(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        self.touch(&name);
         let value = value.into();
-        if let Some(pos) = self.list.iter().position(|h| h.name == name) {
-            self.list[pos].value = value;
+        if let Some(pos) = self.0.iter().position(|h| h.name == name) {
+            self.0[pos].value = value;
             let mut i = 0;
-            self.list.retain(|h| {
+            self.0.retain(|h| {
                 let keep = i <= pos || h.name != name;
                 i += 1;
                 keep
@@ -326,16 +271,15 @@ impl Headers {
     }
     /// Removes every value of `name`.
     pub fn remove(&mut self, name: &HeaderName) {
-        self.touch(name);
-        self.list.retain(|h| &h.name != name);
+        self.0.retain(|h| &h.name != name);
     }
     pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.list.iter()
+        self.0.iter()
     }
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.0.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.0.is_empty()
     }
 }

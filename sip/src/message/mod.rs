@@ -146,9 +146,6 @@ impl std::fmt::Display for Method {
 impl Headers {
     /// The topmost Via value (the first value of the first Via line).
     pub fn top_via(&self) -> Result<Via, ParseError> {
-        if let Some(core) = &self.core {
-            return Ok(core.top_via.clone());
-        }
         Via::parse_first(self.required(&HeaderName::Via)?)
     }
     /// Every Via value, top first (comma-separated lines split).
@@ -164,34 +161,20 @@ impl Headers {
     }
     pub fn call_id(&self) -> Result<&ByteStr, ParseError> {
         let value = self.required(&HeaderName::CallId)?;
-        if self.core.is_none() {
-            parse::check_call_id(value)?;
-        }
+        parse::check_call_id(value)?;
         Ok(value)
     }
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
-        if let Some(core) = &self.core {
-            return Ok(core.cseq.clone());
-        }
         CSeq::parse(self.required(&HeaderName::CSeq)?)
     }
     pub fn from_addr(&self) -> Result<NameAddr, ParseError> {
-        if let Some(core) = &self.core {
-            return Ok(core.from.clone());
-        }
         NameAddr::parse_as(self.required(&HeaderName::From)?, HeaderName::From)
     }
     pub fn to_addr(&self) -> Result<NameAddr, ParseError> {
-        if let Some(core) = &self.core {
-            return Ok(core.to.clone());
-        }
         NameAddr::parse_as(self.required(&HeaderName::To)?, HeaderName::To)
     }
     /// Every Contact value across all Contact lines.
     pub fn contacts(&self) -> Result<Vec<ContactValue>, ParseError> {
-        if let Some(core) = &self.core {
-            return Ok(core.contacts.clone());
-        }
         let mut out = Vec::new();
         for value in self.get_all(&HeaderName::Contact) {
             out.extend(ContactValue::parse_list(value)?);

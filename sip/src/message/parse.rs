@@ -1,11 +1,8 @@
 use bytes::Bytes;
 
 use super::bytestr::sub;
-use super::headers::Core;
 use super::scan::{is, is_ws, parse_number, trim_ws, TOKEN, WORD};
-use super::typed::{
-    build_contact, build_cseq, build_name_addr, build_via, cseq_parts, header_error,
-};
+use super::typed::{cseq_parts, header_error, validate_contact, validate_name_addr, validate_via};
 use super::{
     ByteStr, Header, HeaderName, Headers, Message, Method, NameAddr, Request, Response, Uri,
 };
@@ -137,8 +134,7 @@ pub fn parse(buf: Bytes) -> Result<Message, ParseError> {
         Message::Request(r) => Some(&r.method),
         Message::Response(_) => None,
     };
-    let (content_length, core) = validate(message.headers(), method)?;
-    message.headers_mut().core = core;
+    let content_length = validate(message.headers(), method)?;
     let body_end = match content_length {
         Some(n) if n > buf.len() - body_start => {
             return Err(ParseError::new(
@@ -385,12 +381,8 @@ fn duplicate(name: HeaderName) -> ParseError {
 }
 
 /// Validates the headers the stack relies on (RFC 3261 §8.1.1, §20; RFC 4475
-/// §3.1.2 and §3.3): returns the Content-Length, if present, and the typed core
-/// headers built on the way (`None` if one could not be built).
-fn validate(
-    headers: &Headers,
-    method: Option<&Method>,
-) -> Result<(Option<usize>, Option<Box<Core>>), ParseError> {
+/// §3.1.2 and §3.3): returns the Content-Length, if present.
+fn validate(headers: &Headers, method: Option<&Method>) -> Result<Option<usize>, ParseError> {
     #[derive(Default)]
     struct Seen {
         via: bool,
@@ -404,9 +396,6 @@ fn validate(
     }
     let mut seen = Seen::default();
     let mut content_length = None;
-    let mut top_via = None;
-    let (mut from, mut to, mut cseq) = (None, None, None);
-    let mut contacts = Some(Vec::new());
     let once = |flag: &mut bool, name: HeaderName| {
         if std::mem::replace(flag, true) {
             Err(duplicate(name))
@@ -418,20 +407,16 @@ fn validate(
         let value = &header.value;
         match header.name {
             HeaderName::Via => {
-                if seen.via {
-                    super::typed::validate_via(value)?;
-                } else {
-                    top_via = build_via(value)?;
-                }
+                validate_via(value)?;
                 seen.via = true;
             }
             HeaderName::From => {
                 once(&mut seen.from, HeaderName::From)?;
-                from = build_name_addr(value, HeaderName::From)?;
+                validate_name_addr(value, HeaderName::From)?;
             }
             HeaderName::To => {
                 once(&mut seen.to, HeaderName::To)?;
-                to = build_name_addr(value, HeaderName::To)?;
+                validate_name_addr(value, HeaderName::To)?;
             }
             HeaderName::CallId => {
                 once(&mut seen.call_id, HeaderName::CallId)?;
@@ -439,7 +424,7 @@ fn validate(
             }
             HeaderName::CSeq => {
                 once(&mut seen.cseq, HeaderName::CSeq)?;
-                let (seq, (a, b)) = cseq_parts(value.as_bytes())
+                let (_, (a, b)) = cseq_parts(value.as_bytes())
                     .map_err(|why| header_error(HeaderName::CSeq, why))?;
                 if let Some(method) = method {
                     if &value.as_bytes()[a..b] != method.as_str().as_bytes() {
@@ -449,7 +434,6 @@ fn validate(
                         ));
                     }
                 }
-                cseq = build_cseq(value, seq, (a, b));
             }
             HeaderName::MaxForwards => {
                 once(&mut seen.max_forwards, HeaderName::MaxForwards)?;
@@ -459,14 +443,7 @@ fn validate(
                 once(&mut seen.expires, HeaderName::Expires)?;
                 delta_seconds(value)?;
             }
-            HeaderName::Contact => match build_contact(value)? {
-                Some(list) => match &mut contacts {
-                    Some(all) if all.is_empty() => *all = list,
-                    Some(all) => all.extend(list),
-                    None => {}
-                },
-                None => contacts = None,
-            },
+            HeaderName::Contact => validate_contact(value)?,
             HeaderName::ContentLength => {
                 if content_length.is_some() {
                     return Err(duplicate(HeaderName::ContentLength));
@@ -504,17 +481,7 @@ fn validate(
             return Err(ParseError::new(ParseErrorKind::MissingHeader(name), detail));
         }
     }
-    let core = match (top_via, cseq, from, to, contacts) {
-        (Some(top_via), Some(cseq), Some(from), Some(to), Some(contacts)) => Some(Box::new(Core {
-            top_via,
-            cseq,
-            from,
-            to,
-            contacts,
-        })),
-        _ => None,
-    };
-    Ok((content_length, core))
+    Ok(content_length)
 }
 
 fn truncate(s: &str) -> String {

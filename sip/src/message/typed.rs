@@ -304,54 +304,6 @@ pub(super) fn validate_via(value: &ByteStr) -> Result<(), ParseError> {
     }
 }
 
-/// Validates a Via line like [`validate_via`] and builds its first value (what
-/// [`Via::parse_first`] returns); `None` when only validation succeeds.
-pub(super) fn build_via(value: &ByteStr) -> Result<Option<Via>, ParseError> {
-    let mut cur = Cursor::new(value);
-    let Ok(first) = via_at::<true>(&mut cur) else {
-        return validate_via(value).map(|()| None);
-    };
-    loop {
-        if cur.at_end() {
-            return Ok(Some(first));
-        }
-        cur.pos += 1;
-        match via_at::<false>(&mut cur) {
-            Ok(via) => discard(via),
-            Err(why) => return Err(header_error(HeaderName::Via, why)),
-        }
-    }
-}
-
-/// Validates a From/To value like [`validate_name_addr`] and builds it (what
-/// [`NameAddr::parse_as`] returns); `None` when only validation succeeds.
-pub(super) fn build_name_addr(
-    value: &ByteStr,
-    header: HeaderName,
-) -> Result<Option<NameAddr>, ParseError> {
-    let mut cur = Cursor::new(value);
-    match name_addr_at::<true>(&mut cur, any_param) {
-        Ok(addr) if cur.at_end() => Ok(Some(addr)),
-        _ => validate_name_addr(value, header).map(|()| None),
-    }
-}
-
-/// Validates a Contact line like [`validate_contact`] and builds its values (what
-/// [`ContactValue::parse_list`] returns); `None` when only validation succeeds.
-pub(super) fn build_contact(value: &ByteStr) -> Result<Option<Contact>, ParseError> {
-    match contact_list::<true>(value) {
-        Ok(list) => Ok(Some(list)),
-        Err(_) => validate_contact(value).map(|()| None),
-    }
-}
-
-/// The CSeq of a value whose parts [`cseq_parts`] returned (what [`CSeq::parse`]
-/// returns), `None` if the method cannot be sliced.
-pub(super) fn build_cseq(value: &ByteStr, seq: u32, (a, b): (usize, usize)) -> Option<CSeq> {
-    let method = Method::from_wire(&value.as_bytes()[a..b], || value.sub(a, b).ok_or(()));
-    method.ok().map(|method| CSeq { seq, method })
-}
-
 /// Validates a From/To value without building anything.
 pub(super) fn validate_name_addr(value: &ByteStr, header: HeaderName) -> Result<(), ParseError> {
     let mut cur = Cursor::new(value);
