@@ -338,7 +338,18 @@ fn close(
         return Err(e);
     }
     mixer.finish(end_sample, |b| writer.write_block(b))?;
-    let info = writer.finish()?;
+    let mut info = writer.finish()?;
+    if info.samples > end_sample {
+        // A channel placed late (a starved relay) wrote past the call's end.
+        tracing::debug!(
+            written = info.samples,
+            end_sample,
+            "recording cut to the call's end"
+        );
+        if let Some(cut) = crate::repair::truncate_frames(&info.path, end_sample)? {
+            info = cut;
+        }
+    }
     Ok(RecordingSummary {
         info,
         dropped_frames: dropped.load(Ordering::Relaxed),

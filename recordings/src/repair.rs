@@ -147,6 +147,31 @@ pub fn repair_file(path: &Path) -> Result<Option<RepairReport>> {
     }))
 }
 
+/// Cuts a finished recording to its first `frames` stereo frames (the call's
+/// end) and fixes its header. Audio written past the end can exist when a
+/// channel was placed late on a starved machine; the recording must not
+/// outlast the call. Returns the description of the cut file; a file already
+/// that short is left alone.
+pub(crate) fn truncate_frames(path: &Path, frames: u64) -> Result<Option<RecordingInfo>> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let layout = parse_layout(&mut file, len).map_err(|why| Error::NotRepairable {
+        path: path.to_path_buf(),
+        why,
+    })?;
+    let keep = layout.data_start + frames * u64::from(layout.block_align);
+    if keep >= len {
+        return Ok(None);
+    }
+    file.set_len(keep).map_err(|e| Error::io(path, e))?;
+    drop(file);
+    Ok(repair_file(path)?.map(|r| r.info))
+}
+
 fn write_u32_at(file: &mut File, offset: u64, value: u32) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.write_all(&value.to_le_bytes())
@@ -215,6 +240,35 @@ fn parse_layout(file: &mut File, len: u64) -> std::result::Result<Layout, &'stat
         }
         // Chunks are padded to even sizes (RIFF spec).
         pos += 8 + u64::from(size) + u64::from(size & 1);
+    }
+}
+
+#[cfg(test)]
+mod truncate_tests {
+    use super::*;
+    use crate::writer::RecordingWriter;
+
+    #[test]
+    fn a_recording_longer_than_its_call_is_cut_to_the_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("long.wav");
+        let mut w = RecordingWriter::create(&path, 8000).expect("create");
+        w.write_interleaved(&vec![100i16; 2 * 12_000])
+            .expect("write");
+        let info = w.finish().expect("finish");
+        assert_eq!(info.samples, 12_000);
+        let cut = truncate_frames(&path, 8_000)
+            .expect("truncate")
+            .expect("was longer");
+        assert_eq!(cut.samples, 8_000);
+        assert_eq!(cut.duration_ms, 1_000);
+        let reader = hound::WavReader::open(&path).expect("valid WAV");
+        assert_eq!(reader.duration(), 8_000);
+        assert_eq!(
+            cut.sha256_hex,
+            crate::writer::sha256_file(&path).expect("hash")
+        );
+        assert!(truncate_frames(&path, 9_000).expect("no-op").is_none());
     }
 }
 
