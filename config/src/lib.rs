@@ -90,9 +90,9 @@ pub use env::{
     process_env, ENV_DATABASE_URL, ENV_DATA_DIR, ENV_HTTP_LISTEN, ENV_SIP_LISTEN, ENV_VARS,
 };
 pub use sections::{
-    parse_cidr, AgentConfig, DigestAlgorithm, Did, EmergencyConfig, HotlineConfig, HttpConfig, IvrConfig, IvrNode,
-    PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy, SurveyConfig, TimeWindow,
-    DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+    parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
+    IvrConfig, IvrNode, PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy,
+    SurveyConfig, TimeWindow, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
 pub use validate::ValidationError;
 
