@@ -104,7 +104,14 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Each live recording has a blocking writer thread; tokio's default cap of
+    // 512 blocking threads would leave recordings of further concurrent calls
+    // waiting (measured: recordings past the 512th call started late).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(4096)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the async runtime: {e}");

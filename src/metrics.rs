@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
+/// Label sets and values of one metric name.
+type Series = Vec<(String, i128)>;
+
 /// Direction of a SIP message.
 #[derive(Debug, Clone, Copy)]
 pub enum Direction {
@@ -70,9 +73,26 @@ const HELP: &[(&str, &str, &str)] = &[
         "UDP datagrams dropped because the SIP core was saturated.",
     ),
     (
+        "hotline_sip_stale_dropped_total",
+        "counter",
+        "UDP requests dropped after waiting over 250 ms in a backlogged SIP core queue (overload).",
+    ),
+    (
         "hotline_http_logins_total",
         "counter",
         "HTTP API log-in attempts, by outcome.",
+    ),
+    ("hotline_calls_total", "counter", "Calls ended, by reason."),
+    (
+        "hotline_calls_refused_total",
+        "counter",
+        "INVITEs refused before becoming a call, by status.",
+    ),
+    ("hotline_calls_active", "gauge", "Calls in progress."),
+    (
+        "hotline_media_errors_total",
+        "counter",
+        "Media sockets that could not be opened or driven (the call was ended).",
     ),
 ];
 
@@ -185,6 +205,37 @@ impl Metrics {
                 }
             }
         }
+        // Series whose name has no HELP entry are still shown, never hidden.
+        let known = |n: &str| HELP.iter().any(|(h, _, _)| *h == n);
+        let mut extra: BTreeMap<&str, (&str, Series)> = BTreeMap::new();
+        for ((n, l), v) in &counters {
+            if !known(n) {
+                extra
+                    .entry(n)
+                    .or_insert(("counter", Vec::new()))
+                    .1
+                    .push((l.clone(), i128::from(*v)));
+            }
+        }
+        for ((n, l), v) in &gauges {
+            if !known(n) {
+                extra
+                    .entry(n)
+                    .or_insert(("gauge", Vec::new()))
+                    .1
+                    .push((l.clone(), i128::from(*v)));
+            }
+        }
+        for (name, (kind, series)) in extra {
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, v) in series {
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{name} {v}");
+                } else {
+                    let _ = writeln!(out, "{name}{{{labels}}} {v}");
+                }
+            }
+        }
         if let Some(relay) = self.relay.get() {
             for (name, value) in relay.snapshot() {
                 let kind = if name.ends_with("_total") {
@@ -236,5 +287,10 @@ mod tests {
         assert!(text.contains("hotline_sip_tcp_connections 3"));
         assert!(text.contains("hotline_sip_parse_errors_total 0"));
         assert!(text.contains("# TYPE hotline_sip_registered_contacts gauge"));
+        assert!(text.contains("# TYPE hotline_calls_total counter"));
+        assert!(text.contains("hotline_sip_stale_dropped_total 0"));
+        // A series nobody documented is still rendered.
+        m.inc("hotline_undocumented_total", "x=\"1\"");
+        assert!(m.render().contains("hotline_undocumented_total{x=\"1\"} 1"));
     }
 }

@@ -52,6 +52,12 @@ const STALE_UDP: Duration = Duration::from_millis(250);
 /// requests per second.
 const UDP_RECV_BUFFER: usize = 4 << 20;
 
+/// Queue depth behind a packet above which the core counts as backlogged. Only
+/// then are stale UDP requests dropped: when the core was merely descheduled
+/// (media load on a small machine) the queue is short, and dropping every
+/// stale copy would fail calls whose retransmissions wait just as long.
+const BACKLOG: usize = 256;
+
 /// What the socket tasks hand the core.
 #[derive(Debug)]
 pub(crate) enum CoreInput {
@@ -174,6 +180,7 @@ pub async fn start(
         tcp_writers: HashMap::new(),
         metrics: metrics.clone(),
         registered_contacts: 0,
+        backlogged: false,
         parse_warnings: RateLimit::new(Duration::from_secs(10)),
     };
     let tasks = vec![
@@ -287,6 +294,8 @@ struct Core {
     udp: Arc<UdpSocket>,
     tcp_writers: HashMap<SocketAddr, mpsc::Sender<Bytes>>,
     metrics: Arc<Metrics>,
+    /// Whether the packet being handled had a long queue behind it.
+    backlogged: bool,
     /// Bound contacts, kept from registrar events (a gauge without a scan).
     registered_contacts: i64,
     parse_warnings: RateLimit,
@@ -330,7 +339,10 @@ impl Core {
             tokio::select! {
                 () = stopped(&mut shutdown) => break,
                 input = rx.recv() => match input {
-                    Some(input) => self.handle(input),
+                    Some(input) => {
+                        self.backlogged = rx.len() > BACKLOG;
+                        self.handle(input)
+                    }
                     None => break,
                 },
                 () = sleep_until(deadline) => self.endpoint.handle_timeout(Instant::now()),
@@ -373,6 +385,7 @@ impl Core {
             CoreInput::Packet { from, data, at } => {
                 let now = Instant::now();
                 if from.transport == Transport::Udp
+                    && self.backlogged
                     && now.saturating_duration_since(at) > STALE_UDP
                     && !data.starts_with(b"SIP/2.0 ")
                 {
