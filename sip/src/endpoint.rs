@@ -50,7 +50,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::call::{
-    Admission, AgentTarget, CallEvent, CallId, CallSettings, CallView, Calls, Leg, MediaCommand,
+    normalize_dialled, Admission, AgentTarget, CallControlError, CallEvent, CallId, CallSettings,
+    CallView, Calls, Leg, MediaCommand,
 };
 use crate::media_ports::MediaPorts;
 use crate::message::{
@@ -62,7 +63,7 @@ use crate::sdp::MediaCaps;
 use crate::transaction::{self, ServerKey, TimerConfig, TransactionLayer};
 
 /// Methods this server answers itself; listed in `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, REFER";
 /// Body types we understand.
 pub const ACCEPT: &str = "application/sdp";
 /// Option tags we support (`Supported`, RFC 3261 §20.37). None yet: `Require` with
@@ -89,8 +90,16 @@ pub struct EndpointConfig {
     /// call the hotline numbers without authentication.
     pub trusted_trunks: Vec<(IpAddr, u8)>,
     /// How long one agent's phone rings before the next agent is tried
-    /// ([`DEFAULT_RING_TIMEOUT`]).
+    /// ([`DEFAULT_RING_TIMEOUT`]). Hosted calls have no ring timer here: the
+    /// owner's ACD stops ringing with [`Endpoint::stop_ringing`].
     pub ring_timeout: Duration,
+    /// Host hotline calls: answer them at once and let the owner route them
+    /// ([`Endpoint::ring_agent`], [`Endpoint::transfer`], [`Endpoint::hang_up`]);
+    /// see the `call` module. Off, a hotline call rings the first free
+    /// registered agent and the caller is answered when that agent answers.
+    pub hosted: bool,
+    /// `[emergency] numbers`: what an agent's REFER may transfer a caller to.
+    pub emergency_numbers: Vec<String>,
 }
 
 /// The ring timeout when the configuration names none.
@@ -156,6 +165,12 @@ impl Endpoint {
             server_name: server_name.clone(),
             caps: MediaCaps::default(),
             rtp_ports: config.rtp_ports,
+            hosted: config.hosted,
+            transfer_numbers: config
+                .emergency_numbers
+                .iter()
+                .map(|n| normalize_dialled(n))
+                .collect(),
         };
         Self {
             transactions: TransactionLayer::new(config.timers),
@@ -234,6 +249,66 @@ impl Endpoint {
         let done = self.calls.hang_up(now, &mut self.transactions, call);
         self.process(now);
         done
+    }
+
+    /// Rings agent `agent` (every live binding's first Contact) for hosted call
+    /// `call`. The result arrives as [`CallEvent::Answered`] or
+    /// [`CallEvent::RingFailed`].
+    pub fn ring_agent(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        agent: &str,
+    ) -> Result<(), CallControlError> {
+        let binding = self
+            .registrar
+            .contacts_of(now, agent)
+            .into_iter()
+            .next()
+            .ok_or_else(|| CallControlError::NotRegistered(agent.to_owned()))?;
+        let target = AgentTarget {
+            user: agent.to_owned(),
+            contact: binding.contact,
+            remote: binding.source,
+        };
+        let r = self
+            .calls
+            .ring_agent(now, &mut self.transactions, call, &target);
+        self.process(now);
+        r
+    }
+
+    /// Stops ringing `agent` for `call` (CANCEL). False if it was not ringing.
+    pub fn stop_ringing(&mut self, now: Instant, call: CallId, agent: &str) -> bool {
+        let done = self
+            .calls
+            .stop_ringing(now, &mut self.transactions, call, agent);
+        self.process(now);
+        done
+    }
+
+    /// Transfers `call` to emergency number `number`: an INVITE to `uri` (the
+    /// gateway URI with the number filled in), sent to `gateway`. The agent leg,
+    /// if any, is released. The result arrives as [`CallEvent::Transferred`]
+    /// or [`CallEvent::TransferFailed`].
+    pub fn transfer(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        number: &str,
+        uri: &str,
+        gateway: Remote,
+    ) -> Result<(), CallControlError> {
+        let target = AgentTarget {
+            user: number.to_owned(),
+            contact: uri.to_owned(),
+            remote: gateway,
+        };
+        let r = self
+            .calls
+            .transfer(now, &mut self.transactions, call, &target);
+        self.process(now);
+        r
     }
 
     /// Snapshots of the calls in progress, oldest first (`GET /api/calls`).
@@ -393,7 +468,9 @@ impl Endpoint {
                     self.on_new_invite(now, key, from, request);
                 }
             }
-            Method::Bye => {
+            Method::Bye | Method::Info | Method::Refer
+                if request.method == Method::Bye || in_dialog =>
+            {
                 if !self.calls.on_in_dialog(now, tx, &key, &request) {
                     self.reply(now, &key, Response::for_request(&request, 481));
                 }

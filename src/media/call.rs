@@ -15,7 +15,7 @@ use hotline_sip::media::{
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
-use super::{publish, Control, LegSockets, MediaEvent, RelayCounters};
+use super::{publish, Clip, Control, LegSockets, MediaEvent, RelayCounters};
 
 /// Receive and send buffers. G.711 packets are 92–492 bytes; a datagram that
 /// fills the buffer is taken as oversized and dropped, not parsed truncated.
@@ -24,6 +24,46 @@ const BUF: usize = 2048;
 const BATCH: usize = 32;
 /// How often the call's counters are added to the global ones.
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+/// One packet of played audio: 20 ms at 8 kHz.
+const FRAME: usize = 160;
+
+/// What the server is playing to the caller.
+struct Playback {
+    id: u64,
+    clips: Vec<Clip>,
+    clip: usize,
+    pos: usize,
+    looped: bool,
+}
+
+impl Playback {
+    /// The next 20 ms of audio in `codec` (the last frame of a clip padded with
+    /// silence); `None` at the end.
+    fn next_frame(&mut self, codec: Encoding, frame: &mut [u8; FRAME]) -> Option<()> {
+        loop {
+            if self.clip >= self.clips.len() {
+                if !self.looped || self.clips.iter().all(|c| c.ulaw.is_empty()) {
+                    return None;
+                }
+                self.clip = 0;
+            }
+            let c = &self.clips[self.clip];
+            let (data, silence) = match codec {
+                Encoding::Pcmu => (&c.ulaw, 0xff),
+                Encoding::Pcma => (&c.alaw, 0xd5),
+            };
+            if self.pos < data.len() {
+                let n = (data.len() - self.pos).min(FRAME);
+                frame[..n].copy_from_slice(&data[self.pos..self.pos + n]);
+                frame[n..].fill(silence);
+                self.pos += n;
+                return Some(());
+            }
+            self.clip += 1;
+            self.pos = 0;
+        }
+    }
+}
 
 /// What a call's media did, returned when its task ends (and logged).
 #[derive(Debug)]
@@ -58,6 +98,7 @@ pub(super) struct CallTask<K> {
     send_errors: u64,
     published: Published,
     next_publish: Instant,
+    playback: Option<Playback>,
 }
 
 #[derive(Default)]
@@ -92,6 +133,7 @@ impl<K: super::CallKey> CallTask<K> {
             send_errors: 0,
             published: Published::default(),
             next_publish: Instant::now() + PUBLISH_EVERY,
+            playback: None,
         }
     }
 
@@ -106,6 +148,7 @@ impl<K: super::CallKey> CallTask<K> {
         let mut armed: Option<Instant> = None;
         // A second sender, so a reserved slot does not borrow `self`.
         let events = self.events.clone();
+        let mut frames = tokio::time::interval(Duration::from_millis(20));
         loop {
             if let Some(d) = self.media.poll_timeout() {
                 if armed.is_none_or(|a| d < a) {
@@ -124,6 +167,7 @@ impl<K: super::CallKey> CallTask<K> {
                     armed = None;
                     self.media.handle_timeout(Instant::now());
                 }
+                _ = frames.tick(), if self.playback.is_some() => self.play_frame(),
                 permit = events.reserve(), if !self.pending.is_empty() => {
                     if let (Ok(permit), Some(ev)) = (permit, self.pending.pop_front()) {
                         permit.send(ev);
@@ -159,6 +203,20 @@ impl<K: super::CallKey> CallTask<K> {
                 self.media.update(now, leg, remote, direction);
             }
             Control::Record(handle) => self.recorder = Some(handle),
+            Control::Serve(setup) => {
+                tracing::debug!(?setup, "media serving the caller");
+                self.media.serve(now, setup);
+            }
+            Control::Play { id, clips, looped } => {
+                self.playback = Some(Playback {
+                    id,
+                    clips,
+                    clip: 0,
+                    pos: 0,
+                    looped,
+                });
+            }
+            Control::StopPlayback => self.playback = None,
             Control::Close => {}
         }
     }
@@ -220,6 +278,51 @@ impl<K: super::CallKey> CallTask<K> {
         }
     }
 
+    /// Sends the next 20 ms of what is playing to the caller.
+    fn play_frame(&mut self) {
+        let Some(codec) = self.media.setup(Leg::Caller).map(|s| s.codec) else {
+            return;
+        };
+        let Some(p) = self.playback.as_mut() else {
+            return;
+        };
+        let mut frame = [0u8; FRAME];
+        if p.next_frame(codec, &mut frame).is_none() {
+            let id = p.id;
+            self.playback = None;
+            self.queue_event(MediaEvent::PlaybackDone {
+                call: self.call.clone(),
+                id,
+            });
+            return;
+        }
+        if let Some(f) = self
+            .media
+            .play(Instant::now(), Leg::Caller, &frame, &mut self.out)
+        {
+            let sent = match &self.legs[Leg::Caller.index()] {
+                Some(s) => s.rtp.try_send_to(&self.out[..f.len], f.to).is_ok(),
+                None => false,
+            };
+            if !sent {
+                self.send_errors += 1;
+            }
+        }
+    }
+
+    /// Queues an event for the SIP core without waiting.
+    fn queue_event(&mut self, ev: MediaEvent<K>) {
+        if !self.pending.is_empty() {
+            self.pending.push_back(ev);
+            return;
+        }
+        match self.events.try_send(ev) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(ev)) => self.pending.push_back(ev),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
     fn drain_events(&mut self) {
         while let Some(ev) = self.media.poll_event() {
             let ev = match ev {
@@ -249,15 +352,7 @@ impl<K: super::CallKey> CallTask<K> {
                     continue;
                 }
             };
-            if !self.pending.is_empty() {
-                self.pending.push_back(ev);
-                continue;
-            }
-            match self.events.try_send(ev) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(ev)) => self.pending.push_back(ev),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
-            }
+            self.queue_event(ev);
         }
     }
 

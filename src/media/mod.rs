@@ -64,6 +64,17 @@ pub enum MediaEvent<K> {
     Timeout { call: K, leg: Leg },
     /// A key pressed on `leg` (RFC 4733), reported once per press.
     Dtmf { call: K, leg: Leg, digit: char },
+    /// Playback `id` ([`MediaEngine::play`]) reached its end (not sent for a
+    /// looped one, nor for one stopped or replaced).
+    PlaybackDone { call: K, id: u64 },
+}
+
+/// Audio the server plays (a prompt, a digit, music): 8 kHz G.711 in both
+/// laws, encoded once when loaded, shared by every call that plays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clip {
+    pub ulaw: Arc<[u8]>,
+    pub alaw: Arc<[u8]>,
 }
 
 /// Errors of the engine's control calls.
@@ -164,6 +175,14 @@ enum Control {
         direction: Direction,
     },
     Record(RecorderHandle),
+    /// Serve mode: the caller leg alone (`CallMedia::serve`).
+    Serve(LegSetup),
+    Play {
+        id: u64,
+        clips: Vec<Clip>,
+        looped: bool,
+    },
+    StopPlayback,
     Close,
 }
 
@@ -336,6 +355,30 @@ impl<K: CallKey> MediaEngine<K> {
         )
     }
 
+    /// Serve mode (`MediaCommand::Serve`): relaying stops, the caller leg is
+    /// set up alone so the server can play to it and hear its keys.
+    pub fn serve(&self, call: &K, caller: LegSetup) -> Result<(), MediaError> {
+        self.send(call, Control::Serve(caller))
+    }
+
+    /// Plays `clips` one after the other to the caller (replacing whatever was
+    /// playing), in 20 ms packets; [`MediaEvent::PlaybackDone`] with `id` at
+    /// the end, or from the start again if `looped` (music on hold).
+    pub fn play(
+        &self,
+        call: &K,
+        id: u64,
+        clips: Vec<Clip>,
+        looped: bool,
+    ) -> Result<(), MediaError> {
+        self.send(call, Control::Play { id, clips, looped })
+    }
+
+    /// Stops what is playing (a key pressed during a prompt, an agent found).
+    pub fn stop_playback(&self, call: &K) -> Result<(), MediaError> {
+        self.send(call, Control::StopPlayback)
+    }
+
     /// Feeds the call's audio to a recorder (started by the binary with
     /// `Recorder::start`). The task finishes it on close, at the call's duration.
     pub fn record(&self, call: &K, recorder: RecorderHandle) -> Result<(), MediaError> {
@@ -409,6 +452,23 @@ impl MediaEngine<CallId> {
                     &call,
                     leg,
                     LegSetup::negotiated(remote, codec, dtmf_pt, direction),
+                )
+                .map(|()| None),
+            MediaCommand::Serve {
+                call,
+                caller_remote,
+                caller_codec,
+                caller_dtmf_pt,
+                caller_direction,
+            } => self
+                .serve(
+                    &call,
+                    LegSetup::negotiated(
+                        caller_remote,
+                        caller_codec,
+                        caller_dtmf_pt,
+                        caller_direction,
+                    ),
                 )
                 .map(|()| None),
             MediaCommand::Close { call } => Ok(self.close(&call)),
@@ -541,6 +601,65 @@ mod tests {
         assert_eq!(snap["hotline_dtmf_digits_total"], 2);
         assert_eq!(snap["hotline_recording_frames_dropped_total"], 4);
         assert_eq!(snap["hotline_rtp_send_errors_total"], 5);
+    }
+
+    #[tokio::test]
+    async fn a_served_caller_receives_the_clips_in_20_ms_packets_then_done() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let (tx, mut rx) = mpsc::channel(8);
+        let (_stop, stop_rx) = watch::channel(false);
+        let mut e: MediaEngine<u8> = MediaEngine::new(
+            EngineSettings {
+                bind_ip: ip,
+                media: MediaConfig::default(),
+            },
+            tx,
+            stop_rx,
+        );
+        let phone = UdpSocket::bind((ip, 0)).await.expect("phone socket");
+        let ours = e.open(1, Leg::Caller, 0).expect("open");
+        e.open(1, Leg::Agent, 0).expect("open");
+        let phone_addr = phone.local_addr().expect("addr");
+        e.serve(
+            &1,
+            LegSetup::new(Some(phone_addr), hotline_sip::media::Encoding::Pcma, None),
+        )
+        .expect("serve");
+        let clip = |b: u8, n: usize| Clip {
+            ulaw: vec![b; n].into(),
+            alaw: vec![b ^ 0x80; n].into(),
+        };
+        e.play(&1, 42, vec![clip(0x11, 200), clip(0x22, 100)], false)
+            .expect("play");
+        let mut buf = [0u8; 2048];
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let (n, from) = phone.recv_from(&mut buf).await.expect("a packet");
+            assert_eq!(from, ours, "from the caller leg's port");
+            assert_eq!(n, 12 + 160);
+            assert_eq!(buf[1] & 0x7f, 8, "PCMA");
+            got.push(buf[12..n].to_vec());
+        }
+        // A-law was chosen; the first clip's tail is padded with A-law silence.
+        assert_eq!(got[0], vec![0x91; 160]);
+        assert_eq!(&got[1][..40], &[0x91; 40][..]);
+        assert_eq!(&got[1][40..], &[0xd5; 120][..]);
+        let (n, _) = phone.recv_from(&mut buf).await.expect("a packet");
+        assert_eq!(&buf[12..n][..100], &[0xa2; 100][..]);
+        assert_eq!(
+            rx.recv().await,
+            Some(MediaEvent::PlaybackDone { call: 1, id: 42 })
+        );
+        // Looped: it plays on until stopped; no PlaybackDone.
+        e.play(&1, 43, vec![clip(0x33, 160)], true).expect("play");
+        for _ in 0..4 {
+            let (n, _) = phone.recv_from(&mut buf).await.expect("a packet");
+            assert_eq!(&buf[12..n], &[0xb3; 160][..]);
+        }
+        e.stop_playback(&1).expect("stop");
+        assert!(rx.try_recv().is_err());
+        let report = e.close(&1).expect("open call").await.expect("report");
+        assert!(report.stats.caller.rtp_out >= 7);
     }
 
     #[tokio::test]

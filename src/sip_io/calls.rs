@@ -116,6 +116,11 @@ impl CallBook {
                 };
                 let answered = wall(*at);
                 r.agent = Some(agent.clone());
+                if r.answered.is_some() {
+                    // A hosted call answered by a second agent: the recording
+                    // that started with the first one goes on.
+                    return;
+                }
                 r.answered = Some(answered);
                 let id = recording_id(&call.to_string(), epoch_ms(answered));
                 r.recording_id = Some(id.clone());
@@ -131,7 +136,13 @@ impl CallBook {
                     r.ended = Some((wall(*at), *hangup_by, *reason));
                 }
             }
-            CallEvent::Refused { .. } => {}
+            CallEvent::Refused { .. }
+            | CallEvent::RingFailed { .. }
+            | CallEvent::AgentLeft { .. }
+            | CallEvent::Transferred { .. }
+            | CallEvent::TransferFailed { .. }
+            | CallEvent::TransferRequested { .. }
+            | CallEvent::Info { .. } => {}
         }
     }
 

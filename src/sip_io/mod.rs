@@ -263,6 +263,9 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
             .map_or(hotline_sip::endpoint::DEFAULT_RING_TIMEOUT, |q| {
                 Duration::from_secs(q.ring_timeout_s)
             }),
+        // Hosting (IVR, queues) is switched on by the contact-centre wiring.
+        hosted: false,
+        emergency_numbers: config.emergency.numbers.clone(),
         timers: TimerConfig::default(),
         registrar: RegistrarConfig {
             realm: sip.domain.clone(),
@@ -376,6 +379,9 @@ impl Core {
             }
             MediaEvent::Dtmf { call, leg, digit } => {
                 tracing::debug!(%call, leg = leg.as_str(), %digit, "DTMF");
+            }
+            MediaEvent::PlaybackDone { call, id } => {
+                tracing::debug!(%call, id, "playback done");
             }
         }
     }
@@ -491,6 +497,7 @@ impl Core {
             MediaCommand::Open { call, .. }
             | MediaCommand::Connect { call, .. }
             | MediaCommand::Update { call, .. }
+            | MediaCommand::Serve { call, .. }
             | MediaCommand::Close { call } => *call,
         };
         let opening = match &command {
@@ -553,6 +560,34 @@ impl Core {
                         );
                         tracing::info!(%call, by = hangup_by.as_str(), reason = reason.as_str(), "call ended");
                     }
+                    CallEvent::RingFailed {
+                        call,
+                        agent,
+                        failure,
+                    } => {
+                        tracing::info!(%call, %agent, ?failure, "agent did not answer")
+                    }
+                    CallEvent::AgentLeft { call, agent, .. } => {
+                        tracing::info!(%call, %agent, "agent hung up first; caller kept")
+                    }
+                    CallEvent::Transferred { call, number, .. } => {
+                        tracing::info!(%call, %number, "transferred to emergency line")
+                    }
+                    CallEvent::TransferFailed {
+                        call,
+                        number,
+                        status,
+                    } => {
+                        tracing::warn!(%call, %number, status, "emergency transfer failed")
+                    }
+                    CallEvent::TransferRequested {
+                        call,
+                        agent,
+                        number,
+                    } => {
+                        tracing::info!(%call, %agent, %number, "agent asked for an emergency transfer")
+                    }
+                    CallEvent::Info { call, .. } => tracing::debug!(%call, "INFO"),
                     CallEvent::Refused { from, status, .. } => {
                         self.metrics.inc(
                             "hotline_calls_refused_total",

@@ -22,6 +22,9 @@ use crate::net::Remote;
 use crate::sdp::{self, Encoding, LocalSession, MediaCaps, Negotiated, SessionDescription};
 use crate::transaction::{new_branch, ClientKey, ServerKey, TransactionLayer};
 
+mod hosted;
+pub(crate) use hosted::normalize_dialled;
+
 /// The `o=` user name of our descriptions.
 const SDP_USER: &str = "hotline";
 /// Retry-After (seconds) on 480 when nobody can take the call.
@@ -47,6 +50,8 @@ pub(crate) enum Purpose {
     Cancel,
     Bye(LegRef),
     ReInvite(LegRef),
+    /// A NOTIFY about a REFER (RFC 3515 §2.4.4): its response does not matter.
+    Notify,
 }
 
 /// What a call may touch while handling one input.
@@ -304,11 +309,22 @@ enum AgentPhase {
     Done,
 }
 
-/// One attempt to reach an agent: a UAC INVITE, later a dialog.
+/// Who the far leg of a call is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Far {
+    /// An agent's phone (`AgentLeg::agent` is its id).
+    Agent,
+    /// An emergency line through the gateway (`AgentLeg::agent` is its number).
+    Emergency,
+}
+
+/// One attempt to reach an agent (or, for a transfer, an emergency line): a
+/// UAC INVITE, later a dialog.
 #[derive(Debug)]
 struct AgentLeg {
     attempt: u32,
     agent: String,
+    far: Far,
     remote: Remote,
     invite: Request,
     offer: SessionDescription,
@@ -364,6 +380,17 @@ enum Failure {
     Broken,
 }
 
+impl Failure {
+    /// What a final non-2xx status to our INVITE means for the caller.
+    fn from_status(status: u16) -> Self {
+        match status {
+            486 | 600 => Failure::Busy,
+            408 | 480 | 487 => Failure::NoAnswer,
+            s => Failure::Rejected(s),
+        }
+    }
+}
+
 /// One call. See the [module docs](super).
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -379,6 +406,16 @@ pub(crate) struct Call {
     agent: Option<AgentLeg>,
     /// Agent legs being torn down.
     dropped: Vec<AgentLeg>,
+    /// Hosted calls: the server answered the caller itself and the owner (IVR,
+    /// ACD) says whom to ring; see `hosted.rs`.
+    hosted: bool,
+    /// Hosted calls: further agents rung at the same time as `agent`
+    /// (`ring_all`); the first to answer wins.
+    forks: Vec<AgentLeg>,
+    /// The agent hung up first (the caller was kept for the survey).
+    agent_left: bool,
+    /// The agent leg (attempt) whose REFER we accepted, for the NOTIFYs.
+    refer_from: Option<u32>,
     tried: Vec<String>,
     last_failure: Option<Failure>,
     next_attempt: u32,
@@ -389,6 +426,7 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: CallId,
         now: Instant,
@@ -397,6 +435,7 @@ impl Call {
         internal_caller: Option<String>,
         caller: CallerLeg,
         agent_port: PortPair,
+        hosted: bool,
     ) -> Self {
         Call {
             id,
@@ -409,6 +448,10 @@ impl Call {
             caller,
             agent: None,
             dropped: Vec::new(),
+            hosted,
+            forks: Vec::new(),
+            agent_left: false,
+            refer_from: None,
             tried: Vec::new(),
             last_failure: None,
             next_attempt: 0,
@@ -424,8 +467,24 @@ impl Call {
             state: self.state,
             caller_number: self.caller_number.clone(),
             did: self.did.clone(),
-            agent: self.agent.as_ref().map(|a| a.agent.clone()),
+            agent: self
+                .agent
+                .as_ref()
+                .filter(|a| a.far == Far::Agent)
+                .map(|a| a.agent.clone()),
             internal: self.internal_caller.is_some(),
+            ringing: self
+                .agent
+                .iter()
+                .chain(&self.forks)
+                .filter(|a| a.far == Far::Agent && a.phase != AgentPhase::Up)
+                .map(|a| a.agent.clone())
+                .collect(),
+            transferred_to: self
+                .agent
+                .as_ref()
+                .filter(|a| a.far == Far::Emergency)
+                .map(|a| a.agent.clone()),
             started: self.started,
             answered: self.answered,
         }
@@ -433,7 +492,11 @@ impl Call {
 
     pub(crate) fn occupies(&self, user: &str) -> bool {
         !self.ended
-            && (self.agent.as_ref().is_some_and(|a| a.agent == user)
+            && (self
+                .agent
+                .iter()
+                .chain(&self.forks)
+                .any(|a| a.far == Far::Agent && a.agent == user)
                 || self.internal_caller.as_deref() == Some(user))
     }
 
@@ -455,6 +518,7 @@ impl Call {
         }
         matches!(self.caller.phase, CallerPhase::Done)
             && self.agent.is_none()
+            && self.forks.is_empty()
             && self.dropped.iter().all(|a| a.phase == AgentPhase::Done)
     }
 
@@ -467,6 +531,7 @@ impl Call {
             all.push(a.ring_deadline);
             all.push(a.leg.as_ref().and_then(DialogLeg::next_deadline));
         }
+        all.extend(self.forks.iter().map(|a| a.ring_deadline));
         all.extend(self.dropped.iter().map(|a| a.give_up));
         all.into_iter().flatten().min()
     }
@@ -494,7 +559,12 @@ impl Call {
             did: self.did.clone(),
             at: ctx.now,
         });
-        ctx.wants_agent.push_back(self.id);
+        if self.hosted {
+            self.answer_caller(ctx);
+            self.serve(ctx);
+        } else {
+            ctx.wants_agent.push_back(self.id);
+        }
     }
 
     /// The answer to a request for an agent.
@@ -521,8 +591,28 @@ impl Call {
         }
     }
 
-    /// Sends the INVITE with our offer to `target`.
+    /// Sends the INVITE with our offer to `target` and makes it the current
+    /// agent leg.
     fn ring(&mut self, ctx: &mut Ctx<'_>, target: &AgentTarget) -> Result<(), &'static str> {
+        let deadline = (!self.hosted).then(|| ctx.now + ctx.cfg.ring_timeout);
+        let leg = self.invite(ctx, target, Far::Agent, deadline)?;
+        self.agent = Some(leg);
+        self.state = CallState::Ringing;
+        ctx.event(CallEvent::Ringing {
+            call: self.id,
+            agent: target.user.clone(),
+        });
+        Ok(())
+    }
+
+    /// Sends the INVITE with our offer to `target`; the leg it starts.
+    fn invite(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        target: &AgentTarget,
+        far: Far,
+        ring_deadline: Option<Instant>,
+    ) -> Result<AgentLeg, &'static str> {
         let uri = Uri::parse(ByteStr::from(target.contact.as_str()))
             .map_err(|_| "registered Contact is not a URI")?;
         let caller_codec = self.caller.leg.media.codec.encoding;
@@ -557,10 +647,11 @@ impl Call {
                 new_tag(&mut *ctx.rng)
             ),
         );
-        headers.push(
-            HeaderName::To,
-            format!("<sip:{}@{}>", uri_user(&target.user), ctx.cfg.domain),
-        );
+        let to = match far {
+            Far::Agent => format!("<sip:{}@{}>", uri_user(&target.user), ctx.cfg.domain),
+            Far::Emergency => format!("<{}>", target.contact),
+        };
+        headers.push(HeaderName::To, to);
         headers.push(
             HeaderName::CallId,
             new_call_id(&mut *ctx.rng, &ctx.cfg.public_addr.to_string()),
@@ -585,29 +676,30 @@ impl Call {
             invite.clone(),
         )
         .ok_or("INVITE not sent")?;
-        self.agent = Some(AgentLeg {
+        Ok(AgentLeg {
             attempt,
             agent: target.user.clone(),
+            far,
             remote: target.remote,
             invite,
             offer,
             session,
             phase: AgentPhase::Calling,
-            ring_deadline: Some(ctx.now + ctx.cfg.ring_timeout),
+            ring_deadline,
             give_up: None,
             ring_relayed: false,
             leg: None,
-        });
-        self.state = CallState::Ringing;
-        ctx.event(CallEvent::Ringing {
-            call: self.id,
-            agent: target.user.clone(),
-        });
-        Ok(())
+        })
     }
 
     /// The current attempt failed: remember why and ask for the next agent.
     fn agent_failed(&mut self, ctx: &mut Ctx<'_>, failure: Failure) {
+        if self.hosted {
+            // The owner hears of it through `far_failed` (called by the
+            // paths that know which leg failed).
+            self.last_failure = Some(failure);
+            return;
+        }
         self.last_failure = Some(failure);
         self.state = CallState::Routing;
         ctx.wants_agent.push_back(self.id);
@@ -624,7 +716,7 @@ impl Call {
     ) {
         match purpose {
             Purpose::AgentInvite(attempt) => self.on_agent_invite_response(ctx, attempt, resp),
-            Purpose::Cancel => {}
+            Purpose::Cancel | Purpose::Notify => {}
             Purpose::Bye(leg) => {
                 if resp.as_ref().is_none_or(|r| r.status >= 200) {
                     self.leg_gone(leg);
@@ -640,6 +732,10 @@ impl Call {
         attempt: u32,
         resp: Option<Response>,
     ) {
+        if let Some(pos) = self.forks.iter().position(|a| a.attempt == attempt) {
+            self.on_fork_response(ctx, pos, resp);
+            return;
+        }
         let current = self.agent.as_ref().is_some_and(|a| a.attempt == attempt);
         if !current {
             if let Some(pos) = self.dropped.iter().position(|a| a.attempt == attempt) {
@@ -650,8 +746,9 @@ impl Call {
         let Some(resp) = resp else {
             // Timer B: the phone never answered at all.
             tracing::info!(call = %self.id, "agent unreachable (Timer B)");
-            self.agent = None;
+            let who = self.agent.take().map(|l| (l.agent, l.far));
             self.agent_failed(ctx, Failure::NoAnswer);
+            self.far_failed(ctx, who, Failure::NoAnswer, 408);
             return;
         };
         match resp.status {
@@ -662,7 +759,7 @@ impl Call {
                 if agent.phase == AgentPhase::Calling {
                     agent.phase = AgentPhase::Early;
                 }
-                if resp.status > 100 && !agent.ring_relayed {
+                if resp.status > 100 && !agent.ring_relayed && !self.hosted {
                     agent.ring_relayed = true;
                     if let Some(key) = self.caller.invite_key.clone() {
                         let mut ringing = self.caller.response(180);
@@ -675,14 +772,11 @@ impl Call {
             }
             200..=299 => self.agent_answered(ctx, &resp),
             status => {
-                let failure = match status {
-                    486 | 600 => Failure::Busy,
-                    408 | 480 | 487 => Failure::NoAnswer,
-                    s => Failure::Rejected(s),
-                };
+                let failure = Failure::from_status(status);
                 tracing::info!(call = %self.id, status, "agent refused");
-                self.agent = None;
+                let who = self.agent.take().map(|l| (l.agent, l.far));
                 self.agent_failed(ctx, failure);
+                self.far_failed(ctx, who, failure, status);
             }
         }
     }
@@ -788,6 +882,7 @@ impl Call {
         let negotiated = match negotiated {
             Ok(n) => n,
             Err(e) => {
+                let who = (agent.agent.clone(), agent.far.clone());
                 // RFC 3264 §6.1 broken: the call with this phone cannot work.
                 tracing::warn!(call = %id, %e, "agent's SDP answer unusable; BYE");
                 let bye = dialog.request(Method::Bye, &ctx.branch());
@@ -809,6 +904,7 @@ impl Call {
                     self.dropped.push(leg);
                 }
                 self.agent_failed(ctx, Failure::Broken);
+                self.far_failed(ctx, Some(who), Failure::Broken, 488);
                 return;
             }
         };
@@ -823,10 +919,51 @@ impl Call {
         leg.last_ack = Some((cseq, ack));
         agent.phase = AgentPhase::Up;
         let agent_name = agent.agent.clone();
+        let far = agent.far.clone();
         let agent_media = leg.media.clone();
         agent.leg = Some(leg);
+        self.cancel_forks(ctx);
 
-        // Answer the caller with the answer computed when the INVITE came.
+        if self.caller.phase == CallerPhase::Proceeding {
+            self.answer_caller(ctx);
+        }
+        let caller_media = &self.caller.leg.media;
+        ctx.media(MediaCommand::Connect {
+            call: id,
+            caller_remote: caller_media.remote_rtp,
+            agent_remote: agent_media.remote_rtp,
+            caller_codec: caller_media.codec,
+            agent_codec: agent_media.codec,
+            caller_dtmf_pt: caller_media.telephone_event,
+            agent_dtmf_pt: agent_media.telephone_event,
+            caller_direction: caller_media.remote_direction,
+            agent_direction: agent_media.remote_direction,
+        });
+        self.state = if self.caller.leg.pending_2xx.is_some() {
+            CallState::Answered
+        } else {
+            CallState::Connected
+        };
+        match far {
+            Far::Agent => {
+                self.answered.get_or_insert(ctx.now);
+                ctx.event(CallEvent::Answered {
+                    call: id,
+                    agent: agent_name,
+                    at: ctx.now,
+                });
+            }
+            Far::Emergency => ctx.event(CallEvent::Transferred {
+                call: id,
+                number: agent_name,
+                at: ctx.now,
+            }),
+        }
+    }
+
+    /// Sends our 200 (with the answer computed when the INVITE came) to the
+    /// caller and starts retransmitting it until the ACK (§13.3.1.4).
+    fn answer_caller(&mut self, ctx: &mut Ctx<'_>) {
         let Some(key) = self.caller.invite_key.take() else {
             return;
         };
@@ -857,25 +994,6 @@ impl Call {
             give_up: ctx.now + ctx.timeout(),
         });
         self.caller.leg.last_2xx = Some((cseq, ok));
-        let caller_media = &self.caller.leg.media;
-        ctx.media(MediaCommand::Connect {
-            call: id,
-            caller_remote: caller_media.remote_rtp,
-            agent_remote: agent_media.remote_rtp,
-            caller_codec: caller_media.codec,
-            agent_codec: agent_media.codec,
-            caller_dtmf_pt: caller_media.telephone_event,
-            agent_dtmf_pt: agent_media.telephone_event,
-            caller_direction: caller_media.remote_direction,
-            agent_direction: agent_media.remote_direction,
-        });
-        self.answered = Some(ctx.now);
-        self.state = CallState::Answered;
-        ctx.event(CallEvent::Answered {
-            call: id,
-            agent: agent_name,
-            at: ctx.now,
-        });
     }
 
     /// A retransmitted 2xx: ACK it again (§13.2.2.4).
@@ -1009,6 +1127,10 @@ impl Call {
         let current_agent =
             matches!(r, LegRef::Agent(n) if self.agent.as_ref().is_some_and(|a| a.attempt == n));
         self.leg_gone(r);
+        if current_agent && self.hosted && !self.far_is_emergency() {
+            self.far_left(ctx);
+            return;
+        }
         let by = match r {
             LegRef::Caller => HangupBy::Caller,
             LegRef::Agent(_) if current_agent => HangupBy::Agent,
@@ -1033,7 +1155,14 @@ impl Call {
                 return;
             }
         }
-        let connected = self.state == CallState::Connected;
+        let connected = self.state == CallState::Connected
+            || (r == LegRef::Caller
+                && self.hosted
+                && self.caller.phase == CallerPhase::Up
+                && self
+                    .agent
+                    .as_ref()
+                    .is_none_or(|a| a.phase != AgentPhase::Up));
         let ended = self.ended;
         let id = self.id;
         let cfg_addr = ctx.cfg.public_addr;
@@ -1282,7 +1411,12 @@ impl Call {
         if self.ended {
             return false;
         }
-        self.end(ctx, reason, HangupBy::System, 480, why);
+        let by = if self.agent_left {
+            HangupBy::Agent
+        } else {
+            HangupBy::System
+        };
+        self.end(ctx, reason, by, 480, why);
         true
     }
 
@@ -1313,10 +1447,13 @@ impl Call {
             .is_some_and(|a| a.ring_deadline.is_some_and(|d| d <= now))
         {
             tracing::info!(call = %self.id, "ring timeout");
+            let mut who = None;
             if let Some(leg) = self.agent.take() {
+                who = Some((leg.agent.clone(), leg.far.clone()));
                 self.drop_agent(ctx, leg, false, None);
             }
             self.agent_failed(ctx, Failure::NoAnswer);
+            self.far_failed(ctx, who, Failure::NoAnswer, 408);
         }
         for leg in &mut self.dropped {
             if leg.give_up.is_some_and(|d| d <= now) {
@@ -1404,6 +1541,9 @@ impl Call {
         self.caller.leg.quiesce();
         if let Some(leg) = self.agent.take() {
             self.drop_agent(ctx, leg, by == HangupBy::Agent, why);
+        }
+        for leg in std::mem::take(&mut self.forks) {
+            self.drop_agent(ctx, leg, false, why);
         }
         ctx.media(MediaCommand::Close { call: id });
         ctx.ports.release(PortPair {

@@ -35,6 +35,13 @@
 //!                        ▼        ACKed and BYEd) → the call leaves the table
 //! ```
 //!
+//! With hosting on (`EndpointConfig::hosted`, the product's mode) a hotline
+//! call does not look for an agent by itself: it is answered at once and put in
+//! [`CallState::Served`], and the owner's IVR and ACD ring agents, take the
+//! caller back when an agent hangs up first, and transfer to emergency lines —
+//! see `machine/hosted.rs`. Internal (agent-to-agent) calls always ring the
+//! dialled agent directly.
+//!
 //! Every path out of a state goes through one place (`end`) that answers or
 //! BYEs the caller, CANCELs or BYEs the agent, closes the media, gives the ports
 //! back and reports [`CallEvent::Ended`] — so no call is ever left half open.
@@ -70,6 +77,7 @@ use std::time::Instant;
 use crate::net::Remote;
 
 pub use crate::sdp::{Codec, Direction};
+pub(crate) use machine::normalize_dialled;
 pub(crate) use table::{Admission, AgentTarget, CallOutput, CallSettings, Calls};
 
 /// Identifies a call for the binary (media, recordings, CDRs, the API). Random,
@@ -122,9 +130,66 @@ pub enum MediaCommand {
         dtmf_pt: Option<u8>,
         direction: Direction,
     },
+    /// The server itself answered the caller (a hosted call: menu, queue,
+    /// survey) or the far leg went away while the caller stays: stop relaying,
+    /// play our audio to the caller leg and listen for its keys. Sent again
+    /// whenever a bridge ends and the caller is kept.
+    Serve {
+        call: CallId,
+        caller_remote: SocketAddr,
+        caller_codec: Codec,
+        caller_dtmf_pt: Option<u8>,
+        caller_direction: Direction,
+    },
     /// The call is over: close both legs' sockets, finish the recording. The
     /// ports are free for other calls from now on.
     Close { call: CallId },
+}
+
+impl MediaCommand {
+    /// The call a command is for.
+    pub fn call(&self) -> CallId {
+        match self {
+            MediaCommand::Open { call, .. }
+            | MediaCommand::Connect { call, .. }
+            | MediaCommand::Update { call, .. }
+            | MediaCommand::Serve { call, .. }
+            | MediaCommand::Close { call } => *call,
+        }
+    }
+}
+
+/// Why ringing one agent of a hosted call stopped without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingFailure {
+    /// 486 Busy Here / 600 Busy Everywhere.
+    Busy,
+    /// 408/480/487, or no response at all (Timer B).
+    NoAnswer,
+    /// Any other final status.
+    Rejected(u16),
+    /// The phone's 2xx or SDP answer was unusable.
+    Broken,
+}
+
+/// Why [`Endpoint::ring_agent`](crate::endpoint::Endpoint::ring_agent) and
+/// friends could not do what they were asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallControlError {
+    #[error("no such call")]
+    UnknownCall,
+    #[error("the call has ended")]
+    Ended,
+    #[error("the call is not answered by the server (not a hosted call)")]
+    NotHosted,
+    #[error("agent {0} has no live registration")]
+    NotRegistered(String),
+    #[error("agent {0} is already being rung for this call")]
+    AlreadyRinging(String),
+    #[error("the call is already bridged")]
+    Bridged,
+    #[error("could not build the INVITE: {0}")]
+    Build(&'static str),
 }
 
 /// Who ended a call.
@@ -215,6 +280,48 @@ pub enum CallEvent {
         hangup_by: HangupBy,
         reason: EndReason,
     },
+    /// A hosted call's ringing of `agent` ended without an answer: the caller
+    /// is still with the server (the ACD tries someone else).
+    RingFailed {
+        call: CallId,
+        agent: String,
+        failure: RingFailure,
+    },
+    /// The agent of a hosted call hung up first; the caller is kept (for the
+    /// survey) until the owner hangs up or bridges again.
+    AgentLeft {
+        call: CallId,
+        agent: String,
+        at: Instant,
+    },
+    /// The emergency line answered a transfer: the caller now talks to it.
+    Transferred {
+        call: CallId,
+        number: String,
+        at: Instant,
+    },
+    /// A transfer to an emergency line failed (`status`, 408 if nothing came
+    /// back); the caller is with the server again.
+    TransferFailed {
+        call: CallId,
+        number: String,
+        status: u16,
+    },
+    /// The agent's phone asked (REFER, RFC 3515) to transfer the caller to
+    /// emergency number `number`; it was accepted (202) and the owner is
+    /// expected to call `Endpoint::transfer`.
+    TransferRequested {
+        call: CallId,
+        agent: String,
+        number: String,
+    },
+    /// A SIP INFO on the caller leg (DTMF relay from some gateways); the body
+    /// is passed on as it came, with its Content-Type.
+    Info {
+        call: CallId,
+        content_type: String,
+        body: bytes::Bytes,
+    },
     /// An INVITE that never became a call (403 untrusted, 404 unknown number,
     /// 488, 503 no ports, ...): for metrics and fraud monitoring.
     Refused {
@@ -231,6 +338,8 @@ pub enum CallEvent {
 pub enum CallState {
     /// Waiting for an agent to be chosen.
     Routing,
+    /// Answered by the server itself: menu, queue, survey (hosted calls).
+    Served,
     /// An agent's phone is being rung.
     Ringing,
     /// The agent answered; our 200 to the caller awaits its ACK.
@@ -251,6 +360,10 @@ pub struct CallView {
     pub agent: Option<String>,
     /// True for an agent-to-agent call.
     pub internal: bool,
+    /// Agents whose phones are ringing for this call.
+    pub ringing: Vec<String>,
+    /// The emergency number the call is transferred (or being transferred) to.
+    pub transferred_to: Option<String>,
     pub started: Instant,
     pub answered: Option<Instant>,
 }

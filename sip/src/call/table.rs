@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::machine::{Call, CallerLeg, Ctx, LegRef, Purpose};
-use super::{CallEvent, CallId, CallView, EndReason, Leg, MediaCommand};
+use super::{CallControlError, CallEvent, CallId, CallView, EndReason, Leg, MediaCommand};
 use crate::dialog::{new_tag, Dialog, DialogId, Local};
 use crate::media_ports::MediaPorts;
 use crate::message::{ByteStr, HeaderName, Method, Request, Response};
@@ -29,6 +29,12 @@ pub(crate) struct CallSettings {
     pub(crate) server_name: ByteStr,
     pub(crate) caps: MediaCaps,
     pub(crate) rtp_ports: (u16, u16),
+    /// Hotline calls are answered by the server and routed by the owner
+    /// (IVR, ACD); see `machine/hosted.rs`. Off: each call rings the first
+    /// free registered agent and the caller is answered when the agent is.
+    pub(crate) hosted: bool,
+    /// Numbers an agent's REFER may transfer a caller to (normalised).
+    pub(crate) transfer_numbers: Vec<String>,
 }
 
 impl CallSettings {
@@ -246,6 +252,7 @@ impl Calls {
         while self.calls.contains_key(&id) {
             id = CallId(self.rng.gen());
         }
+        let hosted = self.settings.hosted && matches!(admission, Admission::Hotline { .. });
         let (caller_number, did, internal_caller) = match admission {
             Admission::Hotline { did, caller_number } => (caller_number, did, None),
             Admission::Internal { caller, callee } => (caller.clone(), callee, Some(caller)),
@@ -275,6 +282,7 @@ impl Calls {
             internal_caller,
             caller,
             agent_port,
+            hosted,
         );
         self.calls.insert(id, call);
         self.with_call(now, tx, id, |call, ctx| call.start(ctx));
@@ -366,8 +374,11 @@ impl Calls {
         let Some(&(id, leg)) = self.index.dialogs.get(&did) else {
             return false;
         };
+        let allowed = self.settings.transfer_numbers.clone();
         self.with_call(now, tx, id, |call, ctx| match req.method {
             Method::Bye => call.on_bye(ctx, leg, key, req),
+            Method::Refer => call.on_refer(ctx, leg, key, req, &allowed),
+            Method::Info => call.on_info(ctx, leg, key, req),
             _ => call.on_reinvite(ctx, leg, key, req),
         })
         .is_some()
@@ -528,6 +539,42 @@ impl Calls {
     #[must_use]
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// Rings `target` for hosted call `id` (the ACD's choice).
+    pub(crate) fn ring_agent(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+        target: &AgentTarget,
+    ) -> Result<(), CallControlError> {
+        self.with_call(now, tx, id, |call, ctx| call.ring_agent(ctx, target))
+            .unwrap_or(Err(CallControlError::UnknownCall))
+    }
+
+    /// Stops ringing `agent` for call `id`.
+    pub(crate) fn stop_ringing(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+        agent: &str,
+    ) -> bool {
+        self.with_call(now, tx, id, |call, ctx| call.stop_ringing(ctx, agent))
+            .unwrap_or(false)
+    }
+
+    /// Transfers call `id` to the emergency line `target`.
+    pub(crate) fn transfer(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+        target: &AgentTarget,
+    ) -> Result<(), CallControlError> {
+        self.with_call(now, tx, id, |call, ctx| call.transfer(ctx, target))
+            .unwrap_or(Err(CallControlError::UnknownCall))
     }
 
     /// A call that needs an agent: answer with [`assign`](Self::assign).

@@ -71,6 +71,8 @@ fn config(rtp_ports: (u16, u16)) -> EndpointConfig {
         hotline_numbers: vec!["12345".into(), "0668-12345".into()],
         trusted_trunks: vec![([192, 0, 2, 64].into(), 29)],
         ring_timeout: DEFAULT_RING_TIMEOUT,
+        hosted: false,
+        emergency_numbers: vec!["110".into(), "119".into(), "120".into(), "122".into()],
     }
 }
 
@@ -1881,3 +1883,5 @@ fn rfc2543_hold_and_inactive_are_relayed_as_such() {
     h.ep.hang_up(h.now, h.ep.calls()[0].id);
     h.assert_all_clear();
 }
+
+mod hosted;

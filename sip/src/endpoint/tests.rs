@@ -32,6 +32,8 @@ fn endpoint() -> Endpoint {
             hotline_numbers: vec!["12345".into()],
             trusted_trunks: vec![([192, 0, 2, 64].into(), 29)],
             ring_timeout: DEFAULT_RING_TIMEOUT,
+            hosted: false,
+            emergency_numbers: Vec::new(),
         },
         7,
     )

@@ -156,6 +156,13 @@ impl StreamRewriter {
     /// mapped (the packet must not be forwarded).
     pub fn rewrite(&mut self, now: Instant, h: RtpHeader) -> Option<Rewritten> {
         let mapping = self.lookup(h.payload_type)?;
+        Some(self.rewrite_as(now, h, mapping))
+    }
+
+    /// Rewrites one packet's header with an explicit mapping instead of the
+    /// map: for audio the server itself sends into this stream (prompts),
+    /// which continues the same sequence and clock as relayed audio.
+    pub fn rewrite_as(&mut self, now: Instant, h: RtpHeader, mapping: PtMapping) -> Rewritten {
         let source_changed = self.source.is_none_or(|s| s.ssrc != h.ssrc);
         if source_changed {
             let (sequence, timestamp) = match self.last {
@@ -192,7 +199,7 @@ impl StreamRewriter {
             PayloadKind::Audio => h.marker || source_changed,
             PayloadKind::Event => h.marker,
         };
-        Some(Rewritten {
+        Rewritten {
             ssrc: self.ssrc,
             sequence,
             timestamp,
@@ -200,7 +207,7 @@ impl StreamRewriter {
             marker,
             kind: mapping.kind,
             source_changed,
-        })
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use super::dtmf::{DtmfDetector, DtmfEvent};
 use super::latch::{Latch, LatchConfig, LatchDecision};
 use super::liveness::Liveness;
 use super::packet::{classify, parse_rtp, PacketKind, RtpError};
-use super::rewrite::{PayloadKind, PtMapping, RtpHeader, StreamRewriter};
+use super::rewrite::{PayloadKind, PtMapping, Rewritten, RtpHeader, StreamRewriter};
 use super::rtcp::{parse_rtcp, RtcpError, RtcpInfo};
 use super::{g711, Codec, Direction, Encoding, Leg, CLOCK_RATE};
 
@@ -257,6 +257,17 @@ struct LegState {
     dtmf: DtmfDetector,
     timeline: Timeline,
     stats: LegStats,
+    /// The server's own audio towards this leg (prompts, music): a source of
+    /// its own in the outgoing stream, 160 samples per 20 ms frame.
+    player: PlayerSource,
+}
+
+/// Header fields of the audio the server plays into a leg's stream.
+#[derive(Debug, Clone, Copy)]
+struct PlayerSource {
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
 }
 
 /// The media of one call. See the [module docs](self) and [`super`] for the
@@ -281,6 +292,11 @@ impl CallMedia {
             dtmf: DtmfDetector::new(),
             timeline: Timeline::default(),
             stats: LegStats::default(),
+            player: PlayerSource {
+                ssrc: rng.gen(),
+                sequence: rng.gen(),
+                timestamp: rng.gen(),
+            },
         };
         Self {
             legs: [leg(), leg()],
@@ -312,6 +328,62 @@ impl CallMedia {
         }
         self.liveness.suspend(now, leg, !setup.direction.sends());
         self.remap();
+    }
+
+    /// Serve mode: the caller leg alone, talking to the server (menu, queue,
+    /// survey). The agent leg is disconnected: nothing is relayed, its packets
+    /// are dropped as not connected and its silence is no timeout.
+    pub fn serve(&mut self, now: Instant, caller: LegSetup) {
+        let agent = &mut self.legs[Leg::Agent.index()];
+        agent.setup = None;
+        agent.latch.reset(None);
+        self.liveness.suspend(now, Leg::Agent, true);
+        self.set_leg(now, Leg::Caller, caller);
+    }
+
+    /// Audio the server plays to `leg`: one frame of G.711 `payload` in that
+    /// leg's codec (see [`setup`](Self::setup)), written to `out` as the next
+    /// packet of the leg's outgoing stream. `None` when the leg is not set up,
+    /// does not receive (hold) or has no address yet.
+    pub fn play(
+        &mut self,
+        now: Instant,
+        leg: Leg,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Option<Forward> {
+        let dest = &mut self.legs[leg.index()];
+        let setup = dest.setup?;
+        if !setup.direction.receives() {
+            return None;
+        }
+        let remote = dest.latch.remote()?;
+        let p = dest.player;
+        let header = RtpHeader {
+            ssrc: p.ssrc,
+            sequence: p.sequence,
+            timestamp: p.timestamp,
+            payload_type: setup.audio_pt,
+            marker: false,
+        };
+        dest.player.sequence = p.sequence.wrapping_add(1);
+        dest.player.timestamp = p.timestamp.wrapping_add(payload.len() as u32);
+        let rw = dest.outgoing.rewrite_as(
+            now,
+            header,
+            PtMapping {
+                from: setup.audio_pt,
+                to: setup.audio_pt,
+                kind: PayloadKind::Audio,
+            },
+        );
+        let len = build_packet(&rw, payload, out)?;
+        dest.stats.rtp_out += 1;
+        Some(Forward {
+            via: leg,
+            to: remote,
+            len,
+        })
     }
 
     /// A re-INVITE that changed only the address and direction (hold, resume).
@@ -498,15 +570,7 @@ impl CallMedia {
         }
         let remote = dest.latch.remote()?;
         let rw = dest.outgoing.rewrite(now, header)?;
-        let len = RtpPacketBuilder::new()
-            .payload_type(rw.payload_type)
-            .marked(rw.marker)
-            .sequence(rw.sequence.into())
-            .timestamp(rw.timestamp)
-            .ssrc(rw.ssrc)
-            .payload(payload)
-            .build_into(out)
-            .ok()?;
+        let len = build_packet(&rw, payload, out)?;
         if rw.kind == PayloadKind::Audio && from_codec != setup.codec {
             g711::transcode_in_place(from_codec, setup.codec, &mut out[12..len]);
         }
@@ -565,4 +629,17 @@ impl CallMedia {
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
     }
+}
+
+/// Writes a rewritten header and `payload` into `out`; the packet's length.
+fn build_packet(rw: &Rewritten, payload: &[u8], out: &mut [u8]) -> Option<usize> {
+    RtpPacketBuilder::new()
+        .payload_type(rw.payload_type)
+        .marked(rw.marker)
+        .sequence(rw.sequence.into())
+        .timestamp(rw.timestamp)
+        .ssrc(rw.ssrc)
+        .payload(payload)
+        .build_into(out)
+        .ok()
 }

@@ -553,3 +553,105 @@ fn negotiated_setups_and_a_c0000_hold_from_the_call_machine() {
         "A-law +8 arrives as µ-law +8: transcoded"
     );
 }
+
+/// Sequence, timestamp, SSRC and marker of a packet we built.
+fn header_of(p: &[u8]) -> (u16, u32, u32, bool, u8) {
+    let r = rtp_rs::RtpReader::new(p).expect("our packet parses");
+    (
+        r.sequence_number().into(),
+        r.timestamp(),
+        r.ssrc(),
+        r.mark(),
+        r.payload_type(),
+    )
+}
+
+#[test]
+fn served_caller_hears_our_frames_then_the_agent_in_one_continuous_stream() {
+    let t0 = Instant::now();
+    let mut m = CallMedia::new(MediaConfig::default(), 9);
+    m.serve(
+        t0,
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcma, Some(101)),
+    );
+    let mut out = [0u8; 1500];
+    let mut heads = Vec::new();
+    for i in 0..3u32 {
+        let now = t0 + Duration::from_millis(20 * u64::from(i));
+        let f = m
+            .play(now, Leg::Caller, &[0xd5; 160], &mut out)
+            .expect("played");
+        assert_eq!((f.via, f.to, f.len), (Leg::Caller, addr(CALLER), 172));
+        assert_eq!(&out[12..f.len], &[0xd5; 160][..]);
+        heads.push(header_of(&out[..f.len]));
+    }
+    let ssrc = m.ssrc_towards(Leg::Caller);
+    for w in heads.windows(2) {
+        assert_eq!(w[1].0, w[0].0.wrapping_add(1), "consecutive sequence");
+        assert_eq!(w[1].1, w[0].1.wrapping_add(160), "160 samples apart");
+    }
+    assert!(heads.iter().all(|h| h.2 == ssrc && h.4 == 8));
+    assert!(heads[0].3, "the first packet of a stream is marked");
+    // Nothing is relayed from an agent leg in serve mode, and the caller's keys
+    // are still heard.
+    let p = rtp(8, false, 1, 0, 0xa9e7, &[0xd5; 160]);
+    assert_eq!(
+        m.handle_rtp(t0, Leg::Agent, addr(AGENT_NAT), &p, &mut out),
+        RtpOutcome::Dropped(DropReason::NotConnected)
+    );
+    let key = rtp(101, true, 9, 800, 0xc0ffee, &[5, 0x8a, 0, 160]);
+    let o = m.handle_rtp(t0, Leg::Caller, addr(CALLER), &key, &mut out);
+    assert!(matches!(o, RtpOutcome::Accepted { forward: None, .. }));
+    assert_eq!(
+        events(&mut m),
+        vec![SessionEvent::Dtmf {
+            leg: Leg::Caller,
+            digit: '5'
+        }]
+    );
+    // Bridged to the agent: its audio continues our stream to the caller.
+    let t1 = t0 + Duration::from_millis(100);
+    m.connect(
+        t1,
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcma, Some(101)),
+        LegSetup::new(Some(addr(AGENT_SDP)), Encoding::Pcma, Some(96)),
+    );
+    let p = rtp(8, false, 500, 9000, 0xa9e7, &[0xd5; 160]);
+    let f = forwarded(m.handle_rtp(t1, Leg::Agent, addr(AGENT_SDP), &p, &mut out));
+    let h = header_of(&out[..f.len]);
+    assert_eq!(h.0, heads[2].0.wrapping_add(1));
+    assert_eq!(
+        h.1,
+        heads[2].1.wrapping_add(8 * 60),
+        "60 ms after the last frame"
+    );
+    assert_eq!(h.2, ssrc);
+    // Back to serve mode (the agent hung up): our frames continue again.
+    m.serve(
+        t1,
+        LegSetup::new(Some(addr(CALLER)), Encoding::Pcma, Some(101)),
+    );
+    let t2 = t1 + Duration::from_millis(20);
+    m.play(t2, Leg::Caller, &[0xd5; 160], &mut out)
+        .expect("played");
+    let h2 = header_of(&out[..172]);
+    assert_eq!(h2.0, h.0.wrapping_add(1));
+    assert_eq!(h2.2, ssrc);
+}
+
+#[test]
+fn nothing_is_played_to_a_leg_on_hold_or_not_set_up() {
+    let t0 = Instant::now();
+    let mut m = CallMedia::new(MediaConfig::default(), 3);
+    let mut out = [0u8; 1500];
+    assert!(m.play(t0, Leg::Caller, &[0xff; 160], &mut out).is_none());
+    let mut held = LegSetup::new(Some(addr(CALLER)), Encoding::Pcmu, None);
+    held.direction = Direction::SendOnly;
+    m.serve(t0, held);
+    assert!(m.play(t0, Leg::Caller, &[0xff; 160], &mut out).is_none());
+    // No agent timeout in serve mode, however long the caller waits.
+    m.handle_timeout(t0 + Duration::from_secs(3600));
+    assert!(!events(&mut m)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Timeout { leg: Leg::Agent })));
+}
