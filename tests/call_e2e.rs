@@ -9,265 +9,37 @@
 //! measures speed. Each test runs its own server with its own RTP port range,
 //! so the tests can run in parallel.
 
+#[path = "common/call.rs"]
+mod call_setup;
 mod common;
 #[path = "common/ua.rs"]
 mod ua;
 
 use std::io::Cursor;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use call_setup::{
+    agent_phone, connect, invite_until_agent_rung, local, ok_to, rtp_socket, trunk_offer, CALLER,
+    HOTLINE, TRUNK_IP,
+};
 use common::TestServer;
-use hotline_config::{Config, PortRange};
+use hotline_config::Config;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio::net::UdpSocket;
 use ua::{
-    crossing_span, decode, listen, power, rtp_packet, sdp, talk, zero_crossing_hz, AgentDialog,
-    Law, Msg, SdpAudio, SipUa, Talk, TrunkCall,
+    crossing_span, decode, listen, power, rtp_packet, sdp, talk, zero_crossing_hz, SipUa, Talk,
+    TrunkCall,
 };
 
-const TRUNK_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const CALLER: &str = "13800138000";
-const HOTLINE: &str = "12345";
 const TRUNK_TONE: f64 = 440.0;
 const AGENT_TONE: f64 = 1000.0;
 /// Hang guard for a CDR to be written after the hang-up.
 const CDR_POLLS: u32 = 100;
 
-/// A block of loopback UDP ports for one server's `rtp_ports`, reserved for
-/// as long as this value lives.
-struct RtpBlock {
-    range: PortRange,
-    /// A TCP listener on the block's first port: the reservation. The server
-    /// binds only UDP in the block, so TCP is free to serve as a lock between
-    /// processes (another `cargo test` in the same tree runs these tests too).
-    _lock: std::net::TcpListener,
-}
-
-/// Reserves a block of 10 ports (5 RTP/RTCP pairs; a test holds at most 2)
-/// from 24000-25999, the range the repository's other call tests leave to this
-/// file. Without a reservation two runs at once bind each other's media ports,
-/// and the server rightly refuses a call whose port it cannot bind.
-fn rtp_block() -> RtpBlock {
-    const LOW: u16 = 24_000;
-    const HIGH: u16 = 26_000;
-    const LEN: u16 = 10;
-    const BLOCKS: u16 = (HIGH - LOW) / LEN;
-    static NEXT: Mutex<Option<u16>> = Mutex::new(None);
-    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
-    // Processes start at blocks far apart (consecutive pids 37 blocks away).
-    let mut block = next.unwrap_or_else(|| {
-        u16::try_from(std::process::id().wrapping_mul(37) % u32::from(BLOCKS)).unwrap_or(0)
-    });
-    for _ in 0..BLOCKS {
-        let low = LOW + block * LEN;
-        block = (block + 1) % BLOCKS;
-        let Ok(lock) = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, low)) else {
-            continue;
-        };
-        let free: Result<Vec<std::net::UdpSocket>, _> = (low..low + LEN)
-            .map(|p| std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, p)))
-            .collect();
-        if free.is_ok() {
-            *next = Some(block);
-            return RtpBlock {
-                range: PortRange {
-                    low,
-                    high: low + LEN - 1,
-                },
-                _lock: lock,
-            };
-        }
-    }
-    panic!("no block of {LEN} free UDP ports in {LOW}-{HIGH}");
-}
-
-/// The server's log goes to the test's output (shown when a test fails).
-fn server_log_to_test_output() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,hotline=info,hotline_sip=info")
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_test_writer()
-        .try_init();
-}
-
-/// A server with its own RTP port block (keep it until the server stops).
-async fn server(tweak: impl FnOnce(&mut Config)) -> (TestServer, RtpBlock) {
-    server_log_to_test_output();
-    let ports = rtp_block();
-    let server = TestServer::start_with(|c| {
-        c.sip.rtp_ports = ports.range;
-        tweak(c);
-    })
-    .await;
-    (server, ports)
-}
-
-async fn rtp_socket(ip: IpAddr) -> Arc<UdpSocket> {
-    Arc::new(UdpSocket::bind((ip, 0)).await.expect("bind RTP"))
-}
-
-fn local(s: &UdpSocket) -> SocketAddr {
-    s.local_addr().expect("local addr")
-}
-
-/// The trunk's offer: PCMU, PCMA and telephone-event.
-fn trunk_offer(rtp: SocketAddr) -> String {
-    sdp(rtp, &[(0, "PCMU"), (8, "PCMA")], Some(101))
-}
-
-/// An answer to `offer` choosing its first G.711 payload type.
-fn answer_to(offer: &SdpAudio, rtp: SocketAddr) -> (String, u8) {
-    let pt = *offer
-        .pts
-        .iter()
-        .find(|pt| Law::of_pt(**pt).is_some())
-        .expect("a G.711 payload type offered");
-    let name = offer.encoding(pt).expect("encoding");
-    let event = offer.pt_of("TELEPHONE-EVENT");
-    (sdp(rtp, &[(pt, &name)], event), pt)
-}
-
-// ----- the call up to "connected" ------------------------------------------------
-
-/// A connected call and everything the tests need to go on with it.
-struct Connected {
-    trunk: SipUa,
-    agent: SipUa,
-    call: TrunkCall,
-    agent_dialog: AgentDialog,
-    trunk_rtp: Arc<UdpSocket>,
-    agent_rtp: Arc<UdpSocket>,
-    /// Where the server wants the trunk's RTP (its SDP in the 200).
-    server_caller_rtp: SocketAddr,
-    /// Where the server wants the agent's RTP (its SDP in the INVITE).
-    server_agent_rtp: SocketAddr,
-    trunk_pt: u8,
-    agent_pt: u8,
-    /// When the agent phone sent its 200.
-    answered_at: Instant,
-}
-
-/// An agent phone on loopback, registered as 1001.
-async fn agent_phone(server: &TestServer) -> SipUa {
-    let mut agent = SipUa::bind("agent 1001", TRUNK_IP, server.sip).await;
-    agent.register("1001", "test-pass-1001").await;
-    agent
-}
-
-/// The trunk sends the INVITE; returns the INVITE the agent phone got (after
-/// checking the 100 and the agent INVITE's Request-URI and SDP).
-async fn invite_until_agent_rung(
-    server: &TestServer,
-    range: PortRange,
-    trunk: &mut SipUa,
-    agent: &mut SipUa,
-    trunk_rtp: SocketAddr,
-) -> (TrunkCall, Msg) {
-    let call = TrunkCall::new(trunk, CALLER, HOTLINE);
-    let invite = call.invite(trunk, "application/sdp", &trunk_offer(trunk_rtp));
-    trunk.send(&invite).await;
-    let trying = trunk.response("INVITE", 100).await;
-    assert_eq!(trying.call_id(), call.call_id);
-
-    let inv = agent.request("INVITE").await;
-    assert_eq!(
-        inv.request_uri(),
-        agent.contact("1001"),
-        "the agent is called at its registered Contact:\n{}",
-        inv.raw
-    );
-    assert_eq!(inv.from, server.sip, "from the server's SIP port");
-    assert!(inv.to_tag().is_none(), "{}", inv.raw);
-    let offer = SdpAudio::parse(inv.body());
-    assert_eq!(offer.addr, IpAddr::V4(Ipv4Addr::LOCALHOST), "{}", inv.raw);
-    assert!(
-        (range.low..=range.high).contains(&offer.port),
-        "agent-leg port {} in rtp_ports {range:?}",
-        offer.port
-    );
-    assert_eq!(offer.port % 2, 0, "RTP on an even port");
-    assert!(
-        offer.pts.first().is_some_and(|pt| *pt == 0 || *pt == 8),
-        "a G.711 codec first: {}",
-        inv.body()
-    );
-    assert!(offer.pt_of("TELEPHONE-EVENT").is_some(), "{}", inv.body());
-    (call, inv)
-}
-
-/// Registers the agent, calls the hotline from the trunk, rings and answers.
-async fn connect(server: &TestServer, range: PortRange) -> Connected {
-    let mut agent = agent_phone(server).await;
-    let mut trunk = SipUa::bind("trunk", TRUNK_IP, server.sip).await;
-    let trunk_rtp = rtp_socket(TRUNK_IP).await;
-    let agent_rtp = rtp_socket(TRUNK_IP).await;
-
-    let (mut call, inv) =
-        invite_until_agent_rung(server, range, &mut trunk, &mut agent, local(&trunk_rtp)).await;
-    let offer = SdpAudio::parse(inv.body());
-    let agent_tag = agent.fresh("at");
-    let contact = format!("Contact: <{}>\r\n", agent.contact("1001"));
-    agent
-        .send(&inv.response(180, "Ringing", &agent_tag, &contact, ""))
-        .await;
-    let ringing = trunk.response("INVITE", 180).await;
-    assert_eq!(ringing.call_id(), call.call_id);
-
-    let (answer, agent_pt) = answer_to(&offer, local(&agent_rtp));
-    let answered_at = Instant::now();
-    agent
-        .send(&inv.response(200, "OK", &agent_tag, &contact, &answer))
-        .await;
-    let ack = agent.request("ACK").await;
-    assert_eq!(ack.call_id(), inv.call_id(), "{}", ack.raw);
-    assert_eq!(ack.cseq_number(), 1, "{}", ack.raw);
-    assert_eq!(ack.request_uri(), agent.contact("1001"), "{}", ack.raw);
-    assert_eq!(
-        ack.to_tag().as_deref(),
-        Some(agent_tag.as_str()),
-        "{}",
-        ack.raw
-    );
-
-    let ok = trunk.response("INVITE", 200).await;
-    let ours = SdpAudio::parse(ok.body());
-    assert_eq!(ours.addr, IpAddr::V4(Ipv4Addr::LOCALHOST), "{}", ok.raw);
-    assert!((range.low..=range.high).contains(&ours.port), "{}", ok.raw);
-    assert_ne!(ours.port, offer.port, "each leg has its own port");
-    let trunk_pt = *ours.pts.first().expect("a codec in the answer");
-    assert!(trunk_pt == 0 || trunk_pt == 8, "{}", ok.body());
-    call.confirmed(&ok);
-    let ack = call.in_dialog(&mut trunk, "ACK");
-    trunk.send(&ack).await;
-
-    Connected {
-        trunk,
-        agent,
-        call,
-        agent_dialog: AgentDialog {
-            invite: inv,
-            local_tag: agent_tag,
-            cseq: 0,
-        },
-        trunk_rtp,
-        agent_rtp,
-        server_caller_rtp: ours.rtp(),
-        server_agent_rtp: offer.rtp(),
-        trunk_pt,
-        agent_pt,
-        answered_at,
-    }
-}
-
-/// Answers a request the server sent with 200.
-async fn ok_to(ua: &mut SipUa, req: &Msg) {
-    ua.send(&req.response(200, "OK", "unused", "", "")).await;
+/// A server with its own RTP port block in 24000-25999, this file's range.
+async fn server(tweak: impl FnOnce(&mut Config)) -> (TestServer, call_setup::RtpBlock) {
+    call_setup::server_in((24_000, 26_000), tweak).await
 }
 
 // ----- the HTTP side ------------------------------------------------------------

@@ -1,5 +1,6 @@
-//! Calls and recordings: `GET /api/calls`, `GET /api/recordings`,
-//! `GET /api/recordings/{id}` (the WAV, with range requests).
+//! Calls and recordings: `GET /api/calls`, `POST /api/calls/{id}/transfer`
+//! (emergency transfer), `GET /api/recordings`, `GET /api/recordings/{id}`
+//! (the WAV, with range requests).
 //!
 //! Recordings are personal data of the citizen: only supervisors may list and
 //! play them (DESIGN.md Telephony 7).
@@ -17,7 +18,7 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::files::serve_file;
 use super::AppState;
-use crate::sip_io::LiveCall;
+use crate::sip_io::{LiveCall, TransferError, TransferRequest};
 
 /// `?limit=&offset=` on list endpoints.
 #[derive(Debug, Deserialize)]
@@ -186,4 +187,55 @@ pub(super) async fn get_recording(
         .ok_or_else(|| ApiError::NotFound("no such recording".into()))?;
     tracing::info!(user = %principal.user, recording = %id, "recording played");
     serve_file(&PathBuf::from(row.path), "audio/wav", &headers).await
+}
+
+/// `POST /api/calls/{id}/transfer` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TransferBody {
+    /// The emergency line: `110`, `119`, `120` or `122`.
+    emergency: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct TransferView {
+    call: String,
+    emergency: String,
+    status: &'static str,
+}
+
+/// `POST /api/calls/{id}/transfer` (`{"emergency": "110"}`): the agent on the
+/// call (or a supervisor) hands the caller to an emergency line through
+/// `[emergency] gateway`; the agent leaves the call. `202`: the gateway is
+/// being called; the outcome goes into the emergency-linkage record.
+pub(super) async fn transfer_call(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Result<Json<TransferBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(axum::http::StatusCode, Json<TransferView>), ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let request = TransferRequest {
+        call: id.clone(),
+        number: body.emergency,
+        by: principal.user.clone(),
+        supervisor: principal.role == "supervisor",
+    };
+    match state.sip.transfer(request).await {
+        Ok(number) => Ok((
+            axum::http::StatusCode::ACCEPTED,
+            Json(TransferView {
+                call: id,
+                emergency: number,
+                status: "transferring",
+            }),
+        )),
+        Err(e) => Err(match e {
+            TransferError::NotEmergency(_) => ApiError::BadRequest(e.to_string()),
+            TransferError::NoGateway => ApiError::Unavailable(e.to_string()),
+            TransferError::UnknownCall => ApiError::NotFound(e.to_string()),
+            TransferError::NotYourCall => ApiError::Forbidden(e.to_string()),
+            TransferError::Refused(_) => ApiError::Conflict(e.to_string()),
+        }),
+    }
 }

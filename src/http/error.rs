@@ -19,6 +19,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
+    /// The request is valid but the resource's state forbids it now.
+    #[error("{0}")]
+    Conflict(String),
+    /// A feature that is switched off in the configuration.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed inside the server; the detail is logged, not sent.
     #[error("internal error")]
     Internal,
@@ -41,6 +47,8 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(auth::login))
         .route("/api/agents", get(list_agents))
         .route("/api/calls", get(calls::list_calls))
+        .route("/api/calls/{id}/transfer", post(calls::transfer_call))
         .route("/api/recordings", get(calls::list_recordings))
         .route("/api/recordings/{id}", get(calls::get_recording))
         .fallback(not_found)

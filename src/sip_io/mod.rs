@@ -9,6 +9,7 @@
 //! which the core keeps in a map keyed by the peer address.
 
 mod calls;
+mod emergency;
 mod tcp;
 mod udp;
 
@@ -32,6 +33,9 @@ use tokio::task::JoinHandle;
 use calls::CallBook;
 use hotline_recordings::CallStore;
 use hotline_sip::call::{CallEvent, CallId, MediaCommand};
+
+use emergency::Linkage;
+pub use emergency::{EmergencyRoutes, TransferError};
 
 use crate::http::BindingSnapshot;
 use crate::media::{EngineSettings, MediaEngine, MediaEvent};
@@ -79,11 +83,29 @@ pub(crate) enum CoreInput {
     Bindings(oneshot::Sender<Vec<BindingSnapshot>>),
     /// The HTTP API asks for the live calls.
     Calls(oneshot::Sender<Vec<LiveCall>>),
+    /// The HTTP API asks to transfer a call to an emergency line.
+    Transfer {
+        request: TransferRequest,
+        reply: oneshot::Sender<Result<String, TransferError>>,
+    },
     /// A recorder opened its file for an answered call.
     RecorderReady {
         call: CallId,
         handle: hotline_recordings::RecorderHandle,
     },
+}
+
+/// An emergency transfer asked for over the API.
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    /// The call id as the API shows it (16 hex digits).
+    pub call: String,
+    /// The emergency number (`110`, `119`, `120`, `122`).
+    pub number: String,
+    /// Who asks (an agent id or a supervisor id).
+    pub by: String,
+    /// A supervisor may transfer any call; an agent only its own.
+    pub supervisor: bool,
 }
 
 /// A call in progress, for `GET /api/calls`.
@@ -116,6 +138,17 @@ impl SipHandle {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Transfers a call to an emergency line; the number as listed on success.
+    pub async fn transfer(&self, request: TransferRequest) -> Result<String, TransferError> {
+        let (tx, rx) = oneshot::channel();
+        let stopped = || TransferError::Refused("the SIP core has stopped".into());
+        self.core
+            .send(CoreInput::Transfer { request, reply: tx })
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// The calls in progress; empty if the SIP core has stopped.
@@ -171,7 +204,10 @@ pub async fn start(
     );
     metrics.attach_relay(media.counters());
     let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
+    let emergency = EmergencyRoutes::resolve(&config.emergency).await;
     let core = Core {
+        emergency,
+        transfers: HashMap::new(),
         endpoint,
         media,
         media_events: media_rx,
@@ -291,6 +327,9 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
 
 struct Core {
     endpoint: Endpoint,
+    emergency: EmergencyRoutes,
+    /// Emergency transfers in progress, completed by the call's events.
+    transfers: HashMap<CallId, Linkage>,
     media: MediaEngine<CallId>,
     media_events: mpsc::Receiver<MediaEvent<CallId>>,
     book: CallBook,
@@ -436,6 +475,15 @@ impl Core {
                     .collect();
                 let _ = reply.send(list);
             }
+            CoreInput::Transfer { request, reply } => {
+                let r = self.transfer(
+                    &request.call,
+                    &request.number,
+                    &request.by,
+                    request.supervisor,
+                );
+                let _ = reply.send(r);
+            }
             CoreInput::RecorderReady { call, handle } => {
                 calls::recorder_ready(&self.media, call, handle);
             }
@@ -538,6 +586,7 @@ impl Core {
             }
             Event::Call(ev) => {
                 self.book.on_event(&ev);
+                self.transfer_event(&ev);
                 match &ev {
                     CallEvent::Arrived { call, did, .. } => {
                         tracing::info!(%call, %did, "call arrived")

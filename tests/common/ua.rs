@@ -519,19 +519,25 @@ impl AgentDialog {
     /// A BYE from the agent (UAS of the INVITE: From is the INVITE's To with
     /// our tag, To is the INVITE's From; target the server's Contact).
     pub fn bye(&mut self, ua: &mut SipUa) -> String {
+        self.request(ua, "BYE", "")
+    }
+
+    /// An in-dialog request from the agent phone, with `extra` header lines
+    /// (each ending in CRLF).
+    pub fn request(&mut self, ua: &mut SipUa, method: &str, extra: &str) -> String {
         self.cseq += 1;
-        let branch = format!("z9hG4bK{}", ua.fresh("abye"));
+        let branch = format!("z9hG4bK{}", ua.fresh("areq"));
         let to_uri = self.invite.header("To");
         let to_uri = to_uri.split(";tag=").next().unwrap_or(to_uri);
         format!(
-            "BYE {target} SIP/2.0\r\n\
+            "{method} {target} SIP/2.0\r\n\
              Via: SIP/2.0/UDP {local};branch={branch};rport\r\n\
              Max-Forwards: 70\r\n\
              From: {to_uri};tag={tag}\r\n\
              To: {from}\r\n\
              Call-ID: {cid}\r\n\
-             CSeq: {cseq} BYE\r\n\
-             Content-Length: 0\r\n\r\n",
+             CSeq: {cseq} {method}\r\n\
+             {extra}Content-Length: 0\r\n\r\n",
             target = self.invite.contact_uri(),
             local = ua.local(),
             tag = self.local_tag,
