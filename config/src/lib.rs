@@ -83,16 +83,21 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod env;
+mod ivr;
 mod sections;
 mod validate;
 
 pub use env::{
     process_env, ENV_DATABASE_URL, ENV_DATA_DIR, ENV_HTTP_LISTEN, ENV_SIP_LISTEN, ENV_VARS,
 };
+pub use ivr::{
+    split_prompt, IvrConfig, IvrNode, SurveyConfig, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
+    DEFAULT_INTER_DIGIT_TIMEOUT_S, DEFAULT_MAX_DIGITS, DEFAULT_RETRIES,
+};
 pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
-    IvrConfig, IvrNode, PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy,
-    SurveyConfig, TimeWindow, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+    PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy, DATA_DIR_PLACEHOLDER,
+    NUMBER_PLACEHOLDER,
 };
 pub use validate::ValidationError;
 

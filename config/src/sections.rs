@@ -11,10 +11,9 @@
 //! CIDRs are the exception: a bad one is kept aside and reported by
 //! `validate`, never trusted.)
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -622,147 +621,5 @@ impl EmergencyConfig {
             .iter()
             .any(|n| n == number)
             .then(|| gateway.replace(NUMBER_PLACEHOLDER, number))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// [ivr]
-
-/// `[ivr]`: the voice menus. A minimal shape for now; the IVR work extends
-/// [`IvrNode`] with DTMF choices, retries and languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IvrConfig {
-    /// Directory holding the prompt WAV files.
-    pub prompts_dir: PathBuf,
-    /// Node a call starts at unless its DID names another `menu`.
-    pub start: String,
-    /// The menu nodes, by name (`[ivr.nodes.<name>]`).
-    pub nodes: BTreeMap<String, IvrNode>,
-}
-
-impl Default for IvrConfig {
-    fn default() -> Self {
-        IvrConfig {
-            prompts_dir: PathBuf::from("prompts"),
-            start: "main".to_owned(),
-            nodes: BTreeMap::new(),
-        }
-    }
-}
-
-impl IvrConfig {
-    /// The file of a prompt named in a node.
-    pub fn prompt_path(&self, prompt: &str) -> PathBuf {
-        self.prompts_dir.join(Path::new(prompt))
-    }
-}
-
-/// One `[ivr.nodes.<name>]` table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IvrNode {
-    /// Prompt file played on entering the node, relative to `prompts_dir`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-    /// Node to go to after the prompt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-    /// Queue to put the call in after the prompt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue: Option<String>,
-}
-
-// ---------------------------------------------------------------------------
-// [survey]
-
-/// `[survey]`: satisfaction surveys (§18–§22).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SurveyConfig {
-    /// Whether surveys are run at all.
-    pub enabled: bool,
-    /// Local time window in which outbound (handling-stage) survey calls may
-    /// be placed.
-    pub calling_hours: TimeWindow,
-}
-
-impl Default for SurveyConfig {
-    fn default() -> Self {
-        SurveyConfig {
-            enabled: false,
-            calling_hours: TimeWindow {
-                start_min: 9 * 60,
-                end_min: 20 * 60,
-            },
-        }
-    }
-}
-
-/// A daily time window, written `"09:00-20:00"`, stored as minutes after
-/// midnight. `end_min` may be `1440` (`"24:00"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeWindow {
-    /// Start, in minutes after midnight (included).
-    pub start_min: u16,
-    /// End, in minutes after midnight (excluded).
-    pub end_min: u16,
-}
-
-impl TimeWindow {
-    /// Whether the time of day `minute` (after midnight) is inside the window.
-    pub fn contains(&self, minute: u16) -> bool {
-        (self.start_min..self.end_min).contains(&minute)
-    }
-}
-
-impl fmt::Display for TimeWindow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:02}:{:02}-{:02}:{:02}",
-            self.start_min / 60,
-            self.start_min % 60,
-            self.end_min / 60,
-            self.end_min % 60
-        )
-    }
-}
-
-impl FromStr for TimeWindow {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("expected a time window like \"09:00-20:00\", found {s:?}");
-        let (a, b) = s.split_once('-').ok_or_else(bad)?;
-        let minute = |t: &str| -> Option<u16> {
-            let (h, m) = t.trim().split_once(':')?;
-            if h.is_empty() || h.len() > 2 || m.len() != 2 {
-                return None;
-            }
-            let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
-            match (h, m) {
-                (24, 0) => Some(24 * 60),
-                (0..=23, 0..=59) => Some(h * 60 + m),
-                _ => None,
-            }
-        };
-        Ok(TimeWindow {
-            start_min: minute(a).ok_or_else(bad)?,
-            end_min: minute(b).ok_or_else(bad)?,
-        })
-    }
-}
-
-impl Serialize for TimeWindow {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeWindow {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(de::Error::custom)
     }
 }

@@ -150,8 +150,29 @@ fn example_contains_every_contract_key() {
         ("storage", &["data_dir", "database_url"][..]),
         ("hotline", &["numbers", "trusted_trunks"][..]),
         ("emergency", &["gateway", "numbers"][..]),
-        ("ivr", &["prompts_dir", "start", "nodes"][..]),
-        ("survey", &["enabled", "calling_hours"][..]),
+        (
+            "ivr",
+            &[
+                "prompts_dir",
+                "languages",
+                "start",
+                "retry_prompt",
+                "goodbye_prompt",
+                "nodes",
+            ][..],
+        ),
+        (
+            "survey",
+            &[
+                "enabled",
+                "calling_hours",
+                "prompt",
+                "retry_prompt",
+                "thanks_prompt",
+                "timeout_s",
+                "retries",
+            ][..],
+        ),
     ];
     for (name, keys) in tables {
         let t = table(name);
@@ -195,7 +216,24 @@ fn example_contains_every_contract_key() {
         .values()
         .filter_map(toml::Value::as_table)
         .collect();
-    for key in ["prompt", "next", "queue"] {
+    for key in [
+        "prompt",
+        "language",
+        "business_line",
+        "next",
+        "queue",
+        "emergency",
+        "callback",
+        "hangup",
+        "digits",
+        "max_digits",
+        "first_digit_timeout_s",
+        "inter_digit_timeout_s",
+        "retries",
+        "retry_prompt",
+        "default",
+        "timeout_next",
+    ] {
         assert!(
             nodes.iter().any(|n| n.contains_key(key)),
             "no node shows {key}"
@@ -468,16 +506,40 @@ fn each_rule_reports_its_key_path() {
         ("[emergency]\nnumbers = [\"110\", \"1l9\"]\n", "emergency.numbers[1]", "digits"),
         ("[emergency]\nnumbers = [\"110\", \"110\"]\n", "emergency.numbers[1]", "twice"),
         // [ivr]
-        ("[ivr]\nstart = \"nope\"\n[ivr.nodes.main]\n", "ivr.start", "unknown IVR node \"nope\""),
+        ("[ivr]\nstart = \"nope\"\n[ivr.nodes.main]\nhangup = true\n", "ivr.start", "unknown IVR node \"nope\""),
         ("[ivr.nodes.main]\nnext = \"nope\"\n", "ivr.nodes.main.next", "unknown IVR node \"nope\""),
         ("[ivr.nodes.main]\nqueue = \"nope\"\n", "ivr.nodes.main.queue", "unknown queue \"nope\""),
-        ("[ivr.nodes.main]\nnext = \"main\"\nqueue = \"general\"\n", "ivr.nodes.main", "not both"),
-        ("[ivr.nodes.main]\nprompt = \"../../etc/passwd\"\n", "ivr.nodes.main.prompt", "inside ivr.prompts_dir"),
-        ("[ivr.nodes.main]\nprompt = \"/etc/passwd\"\n", "ivr.nodes.main.prompt", "inside ivr.prompts_dir"),
-        ("[ivr.nodes.main]\nprompt = \"\"\n", "ivr.nodes.main.prompt", "inside ivr.prompts_dir"),
-        ("[ivr.nodes.main]\n[ivr.nodes.\"bad name\"]\n", "ivr.nodes.\"bad name\"", "only letters"),
+        ("[ivr.nodes.main]\nnext = \"main\"\nqueue = \"general\"\n", "ivr.nodes.main", "only one of next, queue"),
+        ("[ivr.nodes.main]\nprompt = \"hello\"\n", "ivr.nodes.main", "no exit"),
+        ("[ivr.nodes.main]\nprompt = \"../../etc/passwd\"\nhangup = true\n", "ivr.nodes.main.prompt[0]", "not a prompt name"),
+        ("[ivr.nodes.main]\nprompt = [\"welcome\", \"/etc/passwd\"]\nhangup = true\n", "ivr.nodes.main.prompt[1]", "not a prompt name"),
+        ("[ivr.nodes.main]\nprompt = \"\"\nhangup = true\n", "ivr.nodes.main.prompt[0]", "not a prompt name"),
+        ("[ivr.nodes.main]\nprompt = \"fr/welcome\"\nhangup = true\n", "ivr.nodes.main.prompt[0]", "not one of ivr.languages"),
+        ("[ivr.nodes.main]\nhangup = true\n[ivr.nodes.\"bad name\"]\nhangup = true\n", "ivr.nodes.\"bad name\"", "only letters"),
+        ("[ivr.nodes.main]\nlanguage = \"fr\"\nhangup = true\n", "ivr.nodes.main.language", "not one of ivr.languages"),
+        ("[ivr.nodes.main]\nbusiness_line = \"a b\"\nhangup = true\n", "ivr.nodes.main.business_line", "only letters"),
+        ("[ivr.nodes.main]\nemergency = \"911\"\n", "ivr.nodes.main.emergency", "not one of emergency.numbers"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"nope\" }\n", "ivr.nodes.main.digits.1", "unknown IVR node \"nope\""),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\ndefault = \"nope\"\n", "ivr.nodes.main.default", "unknown IVR node"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\ntimeout_next = \"nope\"\n", "ivr.nodes.main.timeout_next", "unknown IVR node"),
+        ("[ivr.nodes.main]\ndigits = { \"12\" = \"main\" }\n", "ivr.nodes.main.digits.12", "max_digits (1)"),
+        ("[ivr.nodes.main]\ndigits = { \"#\" = \"main\" }\n", "ivr.nodes.main.digits.\"#\"", "0-9 and *"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\nfirst_digit_timeout_s = 0\n", "ivr.nodes.main.first_digit_timeout_s", "outside 1..=60"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\ninter_digit_timeout_s = 99\n", "ivr.nodes.main.inter_digit_timeout_s", "outside 1..=30"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\nmax_digits = 0\n", "ivr.nodes.main.max_digits", "outside 1..=32"),
+        ("[ivr.nodes.main]\ndigits = { \"1\" = \"main\" }\nretries = 9\n", "ivr.nodes.main.retries", "more than 5"),
+        ("[ivr.nodes.main]\nhangup = true\nretries = 1\n", "ivr.nodes.main.retries", "without digits"),
+        ("[ivr.nodes.main]\nhangup = true\n[ivr.nodes.orphan]\nhangup = true\n", "ivr.nodes.orphan", "unreachable"),
+        ("[ivr.nodes.main]\nnext = \"b\"\n[ivr.nodes.b]\nnext = \"c\"\n[ivr.nodes.c]\nnext = \"b\"\n", "ivr.nodes.b.next", "loops without waiting for a digit: b -> c -> b"),
+        ("[ivr.nodes.main]\nnext = \"main\"\n", "ivr.nodes.main.next", "main -> main"),
+        ("[ivr]\nlanguages = []\n", "ivr.languages", "at least one"),
+        ("[ivr]\nlanguages = [\"cmn\", \"cmn\"]\n", "ivr.languages[1]", "twice"),
+        ("[ivr]\nretry_prompt = \"a b\"\n", "ivr.retry_prompt", "not a prompt name"),
         // [survey]
         ("[survey]\ncalling_hours = \"20:00-09:00\"\n", "survey.calling_hours", "start before it ends"),
+        ("[survey]\ntimeout_s = 0\n", "survey.timeout_s", "outside"),
+        ("[survey]\nretries = 6\n", "survey.retries", "more than 5"),
+        ("[survey]\nprompt = \"x/y/z\"\n", "survey.prompt", "not a prompt name"),
     ];
     for (snippet, path, needle) in cases {
         // A queue named "general" exists unless the snippet defines queues.
@@ -506,7 +568,11 @@ fn valid_corner_cases_pass() {
         "[[agents]]\nid = \"9001\"\npassword = \"longenough\"\nrole = \"supervisor\"\n",
         "[emergency]\ngateway = \"sips:{number}@gw.example.gov.cn;transport=tls\"\n",
         "[survey]\nenabled = true\ncalling_hours = \"00:00-24:00\"\n",
-        "[ivr.nodes.main]\nprompt = \"yue/welcome.wav\"\n",
+        "[ivr.nodes.main]\nprompt = \"yue/welcome\"\nhangup = true\n",
+        // A loop through a node that waits for keys is a menu, not a spin.
+        "[ivr.nodes.main]\nnext = \"menu\"\n[ivr.nodes.menu]\ndigits = { \"1\" = \"main\", \"*9\" = \"menu\" }\nmax_digits = 2\n",
+        // A node only a DID starts at is reachable.
+        "[[queues]]\nname = \"q\"\n[hotline]\nnumbers = [{ number = \"12315\", menu = \"side\" }]\n[ivr.nodes.main]\nhangup = true\n[ivr.nodes.side]\nqueue = \"q\"\n",
         // A queue with overflow but no max wait.
         "[[queues]]\nname = \"a\"\noverflow_queue = \"b\"\noverflow_after_s = 30\n[[queues]]\nname = \"b\"\n",
     ] {
@@ -1031,4 +1097,40 @@ fn warnings_flag_risky_but_legal_settings() {
     let w = c.warnings();
     assert_has(&w, "hotline.numbers[0]", "refused");
     assert!(!w.iter().any(|e| e.path == "hotline.numbers[1]"));
+}
+
+/// The default menu is the short one GB/T 33358 asks for: the greeting is the
+/// language menu (1 Mandarin, 2 Cantonese, 0 emergency, Mandarin on timeout),
+/// and each language goes straight to its queue.
+#[test]
+fn default_menu_is_short() {
+    let c = Config::builtin_default();
+    let welcome = &c.ivr.nodes[&c.ivr.start];
+    let target = |k: &str| welcome.digits.get(k).map(String::as_str);
+    assert_eq!(target("1"), Some("mandarin"));
+    assert_eq!(target("2"), Some("cantonese"));
+    assert_eq!(target("0"), Some("emergency"));
+    assert_eq!(welcome.timeout_next.as_deref(), Some("mandarin"));
+    for (node, language, queue) in [
+        ("mandarin", "cmn", "general"),
+        ("cantonese", "yue", "cantonese"),
+    ] {
+        let n = &c.ivr.nodes[node];
+        assert_eq!(n.language.as_deref(), Some(language));
+        assert_eq!(n.queue.as_deref(), Some(queue));
+    }
+    let emergency: Vec<&str> = c.ivr.nodes["emergency"]
+        .digits
+        .values()
+        .filter_map(|n| c.ivr.nodes[n].emergency.as_deref())
+        .collect();
+    assert_eq!(emergency.len(), 4);
+    for n in ["110", "119", "120", "122"] {
+        assert!(emergency.contains(&n), "{n}");
+    }
+    assert_eq!(c.ivr.default_language(), "cmn");
+    assert_eq!(
+        c.ivr.prompt_path("yue", "welcome"),
+        PathBuf::from("prompts/yue/welcome.wav")
+    );
 }

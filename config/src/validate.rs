@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
-use std::path::Component;
 
 use crate::sections::{Role, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER};
 use crate::{Config, DEFAULT_TOML};
@@ -54,10 +53,10 @@ pub(crate) const MIN_SUPERVISOR_PASSWORD: usize = 8;
 const MESSAGE_BYTES: std::ops::RangeInclusive<usize> = 1500..=16 * 1024 * 1024;
 
 #[derive(Default)]
-struct Report(Vec<ValidationError>);
+pub(crate) struct Report(Vec<ValidationError>);
 
 impl Report {
-    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ValidationError::new(path, message));
     }
 
@@ -85,7 +84,7 @@ impl Report {
 }
 
 /// The path of an IVR node, quoting names that are not bare TOML keys.
-fn node_path(name: &str) -> String {
+pub(crate) fn node_path(name: &str) -> String {
     if is_name(name) {
         format!("ivr.nodes.{name}")
     } else {
@@ -94,7 +93,7 @@ fn node_path(name: &str) -> String {
 }
 
 /// Queue and IVR node names: used in URLs, logs and metric labels.
-fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -638,57 +637,6 @@ impl Config {
                     format!("{n} is listed twice"),
                 );
             }
-        }
-    }
-
-    fn check_ivr(&self, r: &mut Report) {
-        let ivr = &self.ivr;
-        if !ivr.nodes.is_empty() && !ivr.nodes.contains_key(&ivr.start) {
-            r.err("ivr.start", format!("unknown IVR node {:?}", ivr.start));
-        }
-        for (name, node) in &ivr.nodes {
-            let path = node_path(name);
-            if !is_name(name) {
-                r.err(
-                    &path,
-                    "node names may contain only letters, digits, '_' and '-'",
-                );
-            }
-            if let Some(prompt) = &node.prompt {
-                let inside = !prompt.is_empty()
-                    && std::path::Path::new(prompt)
-                        .components()
-                        .all(|c| matches!(c, Component::Normal(_)));
-                if !inside {
-                    r.err(
-                        format!("{path}.prompt"),
-                        format!("{prompt:?} must be a file name inside ivr.prompts_dir"),
-                    );
-                }
-            }
-            if node.next.is_some() && node.queue.is_some() {
-                r.err(&path, "set either next or queue, not both");
-            }
-            if let Some(next) = &node.next {
-                if !ivr.nodes.contains_key(next) {
-                    r.err(format!("{path}.next"), format!("unknown IVR node {next:?}"));
-                }
-            }
-            if let Some(queue) = &node.queue {
-                if self.queue(queue).is_none() {
-                    r.err(format!("{path}.queue"), format!("unknown queue {queue:?}"));
-                }
-            }
-        }
-    }
-
-    fn check_survey(&self, r: &mut Report) {
-        let w = self.survey.calling_hours;
-        if w.start_min >= w.end_min {
-            r.err(
-                "survey.calling_hours",
-                format!("\"{w}\" must start before it ends"),
-            );
         }
     }
 }

@@ -1,8 +1,13 @@
-//! IVR for the hotline: menu and survey state machines (sans-IO).
-//!
-//! Planned role (DESIGN.md Telephony 5 and 8): menus from `[ivr]` configuration that
-//! turn inputs such as `Dtmf('3')` or `PromptFinished` into actions such as
-//! `Play(prompt)`, `Collect { max, timeout }`, `Enqueue(queue)` or `Transfer(..)`,
-//! prompt loading and DTMF collection, and the reception- and handling-stage
-//! satisfaction surveys. Nothing is implemented yet: the crate exists so the
-//! workspace has its final shape; the IVR issue fills it.
+//! IVR for the hotline (sans-IO).
+pub mod audio;
+pub mod dtmf_info;
+mod error;
+pub mod goertzel;
+pub mod numbers;
+mod prompts;
+
+pub use dtmf_info::{parse_info, DTMF, DTMF_RELAY};
+pub use error::{Error, MissingPrompt, Result};
+pub use goertzel::ToneDetector;
+pub use numbers::{digit_words, number_words};
+pub use prompts::{Prompt, PromptRef, PromptSet, FRAME_SAMPLES};
