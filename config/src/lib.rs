@@ -83,16 +83,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod env;
+mod queues;
 mod sections;
 mod validate;
 
 pub use env::{
     process_env, ENV_DATABASE_URL, ENV_DATA_DIR, ENV_HTTP_LISTEN, ENV_SIP_LISTEN, ENV_VARS,
 };
+pub use queues::{
+    parse_skill, qualifies, AcdConfig, QueueConfig, ShiftConfig, Strategy, Weekday, MAX_SKILL_LEVEL,
+};
 pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
-    IvrConfig, IvrNode, PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy,
-    SurveyConfig, TimeWindow, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+    IvrConfig, IvrNode, PortRange, Role, SipConfig, StorageConfig, SurveyConfig, TimeWindow,
+    DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
 pub use validate::ValidationError;
 
@@ -173,6 +177,8 @@ pub struct Config {
     pub ivr: IvrConfig,
     /// `[survey]`
     pub survey: SurveyConfig,
+    /// `[acd]`
+    pub acd: AcdConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`
