@@ -84,6 +84,7 @@ use serde::{Deserialize, Serialize};
 
 mod env;
 mod ivr;
+mod queues;
 mod sections;
 mod validate;
 
@@ -94,10 +95,12 @@ pub use ivr::{
     split_prompt, IvrConfig, IvrNode, SurveyConfig, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
     DEFAULT_INTER_DIGIT_TIMEOUT_S, DEFAULT_MAX_DIGITS, DEFAULT_RETRIES,
 };
+pub use queues::{
+    parse_skill, qualifies, AcdConfig, QueueConfig, ShiftConfig, Strategy, Weekday, MAX_SKILL_LEVEL,
+};
 pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
-    PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy, DATA_DIR_PLACEHOLDER,
-    NUMBER_PLACEHOLDER,
+    PortRange, Role, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
 pub use validate::ValidationError;
 
@@ -178,6 +181,8 @@ pub struct Config {
     pub ivr: IvrConfig,
     /// `[survey]`
     pub survey: SurveyConfig,
+    /// `[acd]`
+    pub acd: AcdConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`

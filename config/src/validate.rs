@@ -3,7 +3,7 @@
 //! Checks never stop at the first problem: an operator running
 //! `hotline config check` should be able to fix a file in one pass.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -53,21 +53,21 @@ pub(crate) const MIN_SUPERVISOR_PASSWORD: usize = 8;
 const MESSAGE_BYTES: std::ops::RangeInclusive<usize> = 1500..=16 * 1024 * 1024;
 
 #[derive(Default)]
-pub(crate) struct Report(Vec<ValidationError>);
+pub(crate) struct Report(pub(crate) Vec<ValidationError>);
 
 impl Report {
     pub(crate) fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(ValidationError::new(path, message));
     }
 
-    fn positive<T: Default + PartialEq>(&mut self, path: &str, value: T) {
+    pub(crate) fn positive<T: Default + PartialEq>(&mut self, path: &str, value: T) {
         if value == T::default() {
             self.err(path, "must be greater than 0");
         }
     }
 
     /// A list of short tokens (skills): none empty, none with spaces.
-    fn tokens(&mut self, path: &str, values: &[String]) {
+    pub(crate) fn tokens(&mut self, path: &str, values: &[String]) {
         for (i, v) in values.iter().enumerate() {
             if v.trim().is_empty() {
                 self.err(format!("{path}[{i}]"), "must not be empty");
@@ -197,10 +197,7 @@ impl Config {
         }
 
         for (i, q) in self.queues.iter().enumerate() {
-            let served = self
-                .agents
-                .iter()
-                .any(|a| q.skills.iter().all(|s| a.has_skill(s)));
+            let served = self.agents.iter().any(|a| crate::queues::qualifies(a, q));
             if !served {
                 w.err(
                     format!("queues[{i}].skills"),
@@ -484,113 +481,6 @@ impl Config {
                 );
             }
             r.tokens(&format!("{path}.skills"), &a.skills);
-        }
-    }
-
-    fn check_queues(&self, r: &mut Report) {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, q) in self.queues.iter().enumerate() {
-            let path = format!("queues[{i}]");
-            if q.name.is_empty() {
-                r.err(format!("{path}.name"), "must not be empty");
-            } else if !is_name(&q.name) {
-                r.err(
-                    format!("{path}.name"),
-                    format!("{:?} may contain only letters, digits, '_' and '-'", q.name),
-                );
-            } else if let Some(&first) = seen.get(q.name.as_str()) {
-                r.err(
-                    format!("{path}.name"),
-                    format!("{} is already the name of queues[{first}]", q.name),
-                );
-            } else {
-                seen.insert(&q.name, i);
-            }
-            r.tokens(&format!("{path}.skills"), &q.skills);
-            r.positive(&format!("{path}.ring_timeout_s"), q.ring_timeout_s);
-            if q.max_wait_s == Some(0) {
-                r.err(
-                    format!("{path}.max_wait_s"),
-                    "must be greater than 0 (leave it out for no limit)",
-                );
-            }
-            match (&q.overflow_queue, q.overflow_after_s) {
-                (Some(target), after) => {
-                    if *target == q.name {
-                        r.err(
-                            format!("{path}.overflow_queue"),
-                            "a queue cannot overflow into itself",
-                        );
-                    } else if self.queue(target).is_none() {
-                        r.err(
-                            format!("{path}.overflow_queue"),
-                            format!("unknown queue {target:?}"),
-                        );
-                    }
-                    match after {
-                        None => r.err(
-                            format!("{path}.overflow_queue"),
-                            "needs overflow_after_s: how long a call waits before it moves",
-                        ),
-                        Some(0) => {
-                            r.err(format!("{path}.overflow_after_s"), "must be greater than 0")
-                        }
-                        Some(after) => {
-                            if let Some(max) = q.max_wait_s.filter(|&max| after >= max) {
-                                r.err(
-                                    format!("{path}.overflow_after_s"),
-                                    format!("{after} is not below max_wait_s ({max}): calls would never overflow"),
-                                );
-                            }
-                        }
-                    }
-                }
-                (None, Some(_)) => r.err(
-                    format!("{path}.overflow_after_s"),
-                    "has no effect without overflow_queue",
-                ),
-                (None, None) => {}
-            }
-        }
-        self.check_overflow_loops(r);
-    }
-
-    /// A call must not bounce between queues for ever: report each overflow
-    /// cycle once, at its first queue in file order.
-    fn check_overflow_loops(&self, r: &mut Report) {
-        let next: BTreeMap<usize, usize> = self
-            .queues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, q)| {
-                let target = q.overflow_queue.as_ref()?;
-                let j = self.queues.iter().position(|t| &t.name == target)?;
-                (j != i).then_some((i, j))
-            })
-            .collect();
-        for &start in next.keys() {
-            let mut chain = vec![start];
-            let mut at = start;
-            while let Some(&n) = next.get(&at) {
-                if let Some(pos) = chain.iter().position(|&c| c == n) {
-                    let cycle = &chain[pos..];
-                    let first = *cycle.iter().min().unwrap_or(&n);
-                    if first == start {
-                        let names: Vec<&str> = cycle
-                            .iter()
-                            .chain(std::iter::once(&cycle[0]))
-                            .map(|&k| self.queues[k].name.as_str())
-                            .collect();
-                        r.err(
-                            format!("queues[{start}].overflow_queue"),
-                            format!("overflow loops back: {}", names.join(" -> ")),
-                        );
-                    }
-                    break;
-                }
-                chain.push(n);
-                at = n;
-            }
         }
     }
 

@@ -20,8 +20,11 @@
 //! - [`call`]: the B2BUA — one call joins the trunk's dialog and the agent's, with
 //!   media anchored on ports from [`media_ports`];
 //! - [`media`]: the RTP relay's per-packet logic (validation, SSRC/sequence/timestamp
-//!   rewriting, latching, RFC 4733 DTMF, RTCP, media timeouts) for the binary's relay.
+//!   rewriting, latching, RFC 4733 DTMF, RTCP, media timeouts) for the binary's relay;
+//! - [`acd`]: automatic call distribution — queues, agent states, strategies, shifts
+//!   and statistics, deciding which agent a waiting call rings.
 
+pub mod acd;
 pub mod call;
 pub mod dialog;
 pub mod digest;

@@ -1,0 +1,3 @@
+//! Inputs in any order.
+
+use super::*;

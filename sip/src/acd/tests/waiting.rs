@@ -1,0 +1,3 @@
+//! Waiting.
+
+use super::*;
