@@ -10,7 +10,8 @@ use hotline_recordings::{
     Channel, MediaFrame, RecorderHandle, RecordingSummary, G711 as Law, MAX_FRAME_SAMPLES,
 };
 use hotline_sip::media::{
-    Audio, CallMedia, CallStats, Encoding, Leg, LegStats, MediaConfig, RtpOutcome, SessionEvent,
+    g711, Audio, CallMedia, CallStats, Encoding, Leg, LegStats, MediaConfig, RtpOutcome,
+    SessionEvent,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -42,15 +43,15 @@ impl Playback {
     fn next_frame(&mut self, codec: Encoding, frame: &mut [u8; FRAME]) -> Option<()> {
         loop {
             if self.clip >= self.clips.len() {
-                if !self.looped || self.clips.iter().all(|c| c.ulaw.is_empty()) {
+                if !self.looped || self.clips.iter().all(|c| c.encoded(codec).is_empty()) {
                     return None;
                 }
                 self.clip = 0;
             }
-            let c = &self.clips[self.clip];
-            let (data, silence) = match codec {
-                Encoding::Pcmu => (&c.ulaw, 0xff),
-                Encoding::Pcma => (&c.alaw, 0xd5),
+            let data = self.clips[self.clip].encoded(codec);
+            let silence = match codec {
+                Encoding::Pcmu => 0xff,
+                Encoding::Pcma => 0xd5,
             };
             if self.pos < data.len() {
                 let n = (data.len() - self.pos).min(FRAME);
@@ -99,6 +100,12 @@ pub(super) struct CallTask<K> {
     published: Published,
     next_publish: Instant,
     playback: Option<Playback>,
+    /// Serve mode: the caller talks to the server (menu, queue, survey).
+    serving: bool,
+    /// In-band keys for callers whose gateway sends no telephone-events
+    /// (listened to only in serve mode).
+    tones: hotline_ivr::ToneDetector,
+    pcm: Box<[i16]>,
 }
 
 #[derive(Default)]
@@ -134,6 +141,9 @@ impl<K: super::CallKey> CallTask<K> {
             published: Published::default(),
             next_publish: Instant::now() + PUBLISH_EVERY,
             playback: None,
+            serving: false,
+            tones: hotline_ivr::ToneDetector::new(),
+            pcm: vec![0; BUF].into_boxed_slice(),
         }
     }
 
@@ -192,6 +202,11 @@ impl<K: super::CallKey> CallTask<K> {
             }
             Control::SetLeg { leg, setup } => {
                 tracing::debug!(%leg, ?setup, "media leg connected");
+                if leg == Leg::Agent {
+                    // Bridged: the caller hears the agent, not our audio.
+                    self.playback = None;
+                    self.serving = false;
+                }
                 self.media.set_leg(now, leg, setup);
             }
             Control::Update {
@@ -206,6 +221,8 @@ impl<K: super::CallKey> CallTask<K> {
             Control::Serve(setup) => {
                 tracing::debug!(?setup, "media serving the caller");
                 self.media.serve(now, setup);
+                self.serving = true;
+                self.tones = hotline_ivr::ToneDetector::new();
             }
             Control::Play { id, clips, looped } => {
                 self.playback = Some(Playback {
@@ -223,7 +240,15 @@ impl<K: super::CallKey> CallTask<K> {
 
     /// Reads what is waiting on one socket (at most [`BATCH`] datagrams).
     fn drain(&mut self, leg: Leg, rtcp: bool) {
+        // In serve mode a caller without telephone-events may key in-band: its
+        // audio goes through the tone detector (RFC 4733 keys come as events).
+        let listen = self.serving
+            && self
+                .media
+                .setup(Leg::Caller)
+                .is_some_and(|s| s.dtmf_pt.is_none());
         for _ in 0..BATCH {
+            let mut keys = Vec::new();
             let Some(sockets) = &self.legs[leg.index()] else {
                 return;
             };
@@ -264,12 +289,24 @@ impl<K: super::CallKey> CallTask<K> {
                         if let (Some(a), Some(rec)) = (audio, &self.recorder) {
                             record(rec, a);
                         }
+                        if let Some(a) = audio.filter(|a| a.leg == Leg::Caller && listen) {
+                            let n = g711::decode(a.codec, a.payload, &mut self.pcm);
+                            keys = self.tones.process(&self.pcm[..n]);
+                        }
                     }
                     RtpOutcome::Rtcp(_) => {}
                     RtpOutcome::Dropped(reason) => {
                         tracing::trace!(%leg, %from, ?reason, "RTP dropped");
                     }
                 }
+            }
+            for digit in keys {
+                tracing::debug!(%digit, "in-band DTMF");
+                self.queue_event(MediaEvent::Dtmf {
+                    call: self.call.clone(),
+                    leg: Leg::Caller,
+                    digit,
+                });
             }
             if now >= self.next_publish {
                 self.publish();

@@ -69,13 +69,9 @@ pub enum MediaEvent<K> {
     PlaybackDone { call: K, id: u64 },
 }
 
-/// Audio the server plays (a prompt, a digit, music): 8 kHz G.711 in both
-/// laws, encoded once when loaded, shared by every call that plays it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clip {
-    pub ulaw: Arc<[u8]>,
-    pub alaw: Arc<[u8]>,
-}
+/// Audio the server plays (a prompt, a digit, music): a loaded prompt, 8 kHz
+/// G.711 in both laws encoded once at load and shared by every call.
+pub type Clip = hotline_ivr::PromptRef;
 
 /// Errors of the engine's control calls.
 #[derive(Debug, thiserror::Error)]
@@ -625,41 +621,103 @@ mod tests {
             LegSetup::new(Some(phone_addr), hotline_sip::media::Encoding::Pcma, None),
         )
         .expect("serve");
-        let clip = |b: u8, n: usize| Clip {
-            ulaw: vec![b; n].into(),
-            alaw: vec![b ^ 0x80; n].into(),
+        let clip = |level: i16, n: usize| {
+            hotline_ivr::PromptRef::new(hotline_ivr::Prompt::from_pcm("test", None, vec![level; n]))
         };
-        e.play(&1, 42, vec![clip(0x11, 200), clip(0x22, 100)], false)
+        let law = |c: &Clip, i: usize| c.encoded(hotline_sip::media::Encoding::Pcma)[i];
+        let (one, two) = (clip(3000, 200), clip(-3000, 100));
+        let silence = 0xd5;
+        e.play(&1, 42, vec![one.clone(), two.clone()], false)
             .expect("play");
         let mut buf = [0u8; 2048];
         let mut got = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..3 {
             let (n, from) = phone.recv_from(&mut buf).await.expect("a packet");
             assert_eq!(from, ours, "from the caller leg's port");
             assert_eq!(n, 12 + 160);
             assert_eq!(buf[1] & 0x7f, 8, "PCMA");
             got.push(buf[12..n].to_vec());
         }
-        // A-law was chosen; the first clip's tail is padded with A-law silence.
-        assert_eq!(got[0], vec![0x91; 160]);
-        assert_eq!(&got[1][..40], &[0x91; 40][..]);
-        assert_eq!(&got[1][40..], &[0xd5; 120][..]);
-        let (n, _) = phone.recv_from(&mut buf).await.expect("a packet");
-        assert_eq!(&buf[12..n][..100], &[0xa2; 100][..]);
+        // A-law was chosen; each prompt's last frame is padded with silence.
+        assert_eq!(got[0], vec![law(&one, 0); 160]);
+        assert_eq!(&got[1][..40], &vec![law(&one, 0); 40][..]);
+        assert_eq!(&got[1][40..], &[silence; 120][..]);
+        assert_eq!(&got[2][..100], &vec![law(&two, 0); 100][..]);
+        assert_ne!(law(&one, 0), law(&two, 0));
         assert_eq!(
             rx.recv().await,
             Some(MediaEvent::PlaybackDone { call: 1, id: 42 })
         );
         // Looped: it plays on until stopped; no PlaybackDone.
-        e.play(&1, 43, vec![clip(0x33, 160)], true).expect("play");
+        e.play(&1, 43, vec![one.clone()], true).expect("play");
         for _ in 0..4 {
             let (n, _) = phone.recv_from(&mut buf).await.expect("a packet");
-            assert_eq!(&buf[12..n], &[0xb3; 160][..]);
+            assert_eq!(n, 172);
         }
         e.stop_playback(&1).expect("stop");
         assert!(rx.try_recv().is_err());
         let report = e.close(&1).expect("open call").await.expect("report");
         assert!(report.stats.caller.rtp_out >= 7);
+    }
+
+    #[tokio::test]
+    async fn a_served_caller_without_telephone_events_keys_in_band() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let (tx, mut rx) = mpsc::channel(8);
+        let (_stop, stop_rx) = watch::channel(false);
+        let mut e: MediaEngine<u8> = MediaEngine::new(
+            EngineSettings {
+                bind_ip: ip,
+                media: MediaConfig::default(),
+            },
+            tx,
+            stop_rx,
+        );
+        let phone = UdpSocket::bind((ip, 0)).await.expect("phone socket");
+        let ours = e.open(2, Leg::Caller, 0).expect("open");
+        let setup = LegSetup::new(
+            Some(phone.local_addr().expect("addr")),
+            hotline_sip::media::Encoding::Pcma,
+            None,
+        );
+        e.serve(&2, setup).expect("serve");
+        // '7' = 852 Hz + 1209 Hz for 100 ms, then 100 ms of silence.
+        let mut n = 0u32;
+        for i in 0..10u16 {
+            let payload: Vec<u8> = (0..160)
+                .map(|_| {
+                    let t = f64::from(n) / 8000.0;
+                    n += 1;
+                    let v = if i < 5 {
+                        6000.0 * (2.0 * std::f64::consts::PI * 852.0 * t).sin()
+                            + 6000.0 * (2.0 * std::f64::consts::PI * 1209.0 * t).sin()
+                    } else {
+                        0.0
+                    };
+                    hotline_sip::media::g711::alaw_encode(v as i16)
+                })
+                .collect();
+            let mut p = vec![0x80, 8];
+            p.extend_from_slice(&i.to_be_bytes());
+            p.extend_from_slice(&(u32::from(i) * 160).to_be_bytes());
+            p.extend_from_slice(&0x1234u32.to_be_bytes());
+            p.extend_from_slice(&payload);
+            phone.send_to(&p, ours).await.expect("send");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("a key within the guard");
+        assert_eq!(
+            ev,
+            Some(MediaEvent::Dtmf {
+                call: 2,
+                leg: Leg::Caller,
+                digit: '7'
+            })
+        );
+        assert!(rx.try_recv().is_err(), "one key, once");
+        e.close(&2);
     }
 
     #[tokio::test]
