@@ -491,3 +491,20 @@ fn missing_prompts_are_all_reported_with_their_key_paths() {
         "{text}"
     );
 }
+
+#[test]
+fn an_unvalidated_config_is_an_error_not_a_panic() {
+    let config = Config::from_toml("[ivr.nodes.main]\nnext = \"nowhere\"\n").expect("parses");
+    match Menu::compile(&config, &prompts_for(&config)) {
+        Err(Error::Config { path, message }) => {
+            assert_eq!(path, "ivr.nodes.main.next");
+            assert!(message.contains("nowhere"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let config = Config::from_toml("[ivr]\nlanguages = []\n").expect("parses");
+    assert!(matches!(
+        Menu::compile(&config, &prompts_for(&config)),
+        Err(Error::Config { .. })
+    ));
+}
