@@ -1,5 +1,7 @@
 //! What the IVR machines ask their driver to do.
 
+use std::fmt;
+
 use crate::prompts::PromptRef;
 
 /// Identifies one [`Action::Play`]; the driver hands it back in
@@ -84,4 +86,14 @@ pub struct PathStep {
     /// The entry that led out of the node (`Some("2")`), or `None` when it
     /// was left without one (prompt only, timeout, default branch).
     pub input: Option<String>,
+}
+
+/// `welcome[2]`, or `cantonese` for a node left without an entry.
+impl fmt::Display for PathStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.input {
+            Some(input) => write!(f, "{}[{input}]", self.node),
+            None => f.write_str(&self.node),
+        }
+    }
 }

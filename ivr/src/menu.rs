@@ -172,6 +172,7 @@ pub struct Menu {
     dids: HashMap<String, Entry>,
     pub(crate) languages: Vec<LanguagePrompts>,
     pub(crate) survey: SurveyTiming,
+    prompts: PromptSet,
 }
 
 /// Collects prompt look-ups and what is missing.
@@ -387,6 +388,7 @@ impl Menu {
                 timeout: Duration::from_secs(survey.timeout_s.max(1)),
                 retries: survey.retries,
             },
+            prompts: prompts.clone(),
         })
     }
 
@@ -467,6 +469,13 @@ impl Menu {
     pub fn hold_music(&self, language: &str) -> Vec<PromptRef> {
         self.lang(self.language_index(language))
             .builtin(names::HOLD_MUSIC)
+    }
+
+    /// Any prompt of the set by name, in `language` or language-independent:
+    /// for instance a pre-recorded incident announcement to pass to
+    /// [`IvrSession::start`](crate::IvrSession::start).
+    pub fn prompt(&self, language: &str, name: &str) -> Option<PromptRef> {
+        self.prompts.get(language, name)
     }
 
     /// "Goodbye" in `language`.

@@ -446,6 +446,13 @@ fn queue_announcements_are_composed_from_digits() {
         ["cmn/num-1", "cmn/num-100", "cmn/num-0", "cmn/num-5"]
     );
     assert_eq!(n(m.hold_music("yue")), ["yue/hold-music"]);
+    assert_eq!(
+        m.prompt("yue", "goodbye")
+            .map(|p| format!("{p:?}"))
+            .as_deref(),
+        Some("yue/goodbye")
+    );
+    assert!(m.prompt("yue", "no-such-prompt").is_none());
 }
 
 #[test]
