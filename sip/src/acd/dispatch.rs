@@ -14,9 +14,7 @@ use super::agents::QueueIx;
 use super::engine::{count, Acd};
 use super::queues::{Call, Connected, Timer};
 use super::strategies::{pick, AgentIx, Strategy};
-use super::{
-    AcdError, AcdOutput, AgentState, CallAttributes, CallId, CallbackReason, StateCause,
-};
+use super::{AcdError, AcdOutput, AgentState, CallAttributes, CallId, CallbackReason, StateCause};
 
 /// Retry interval of an overflow whose target does not accept calls.
 const OVERFLOW_RETRY: Duration = Duration::from_secs(30);
@@ -67,7 +65,9 @@ impl Acd {
     fn enter_queue(&mut self, now: Instant, id: CallId, q: QueueIx) {
         let queue = &mut self.queues[q];
         queue.day.offered += 1;
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         call.queue = q;
         call.bonus = call.wanted.minus(&queue.required);
         call.tried.clear();
@@ -86,13 +86,15 @@ impl Acd {
             return;
         }
         self.queue_changed(now, q);
-        self.to_line(now, id);
+        self.back_in_line(now, id);
     }
 
     /// The call is in its queue and rings nobody: apply a limit that passed
     /// while it rang, else put it back at its place and dispatch.
-    pub(crate) fn to_line(&mut self, now: Instant, id: CallId) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+    pub(crate) fn back_in_line(&mut self, now: Instant, id: CallId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let q = call.queue;
         call.ring_deadline = None;
         if std::mem::take(&mut call.max_wait_due) {
@@ -115,7 +117,9 @@ impl Acd {
     pub(crate) fn dispatch_queue(&mut self, now: Instant, q: QueueIx) {
         loop {
             let queue = &self.queues[q];
-            let Some(&(_, id)) = queue.unassigned.first() else { return };
+            let Some(&(_, id)) = queue.unassigned.first() else {
+                return;
+            };
             let Some(call) = self.calls.get(&id) else {
                 // Cannot happen (calls leave both together); heal rather than spin.
                 self.queues[q].unassigned.pop_first();
@@ -150,7 +154,12 @@ impl Acd {
         let best = agent
             .in_sets
             .iter()
-            .filter_map(|&(q, _)| self.queues[q].unassigned.first().map(|&(seq, id)| (seq, id, q)))
+            .filter_map(|&(q, _)| {
+                self.queues[q]
+                    .unassigned
+                    .first()
+                    .map(|&(seq, id)| (seq, id, q))
+            })
             .min();
         let Some((_, id, q)) = best else { return };
         if self.queues[q].s.strategy == Strategy::RingAll {
@@ -161,7 +170,9 @@ impl Acd {
     }
 
     fn ring(&mut self, now: Instant, id: CallId, agents: &[AgentIx]) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let q = call.queue;
         let queue = &mut self.queues[q];
         queue.unassigned.remove(&(call.seq, id));
@@ -172,7 +183,10 @@ impl Acd {
         self.out.push_back(AcdOutput::Ring {
             call: id,
             queue: self.queues[q].s.name.clone(),
-            agents: agents.iter().map(|&a| self.agents[a as usize].id.clone()).collect(),
+            agents: agents
+                .iter()
+                .map(|&a| self.agents[a as usize].id.clone())
+                .collect(),
         });
         for &a in agents {
             let queue = &mut self.queues[q];
@@ -190,7 +204,14 @@ impl Acd {
     /// Stop ringing agent `a` for the call (the caller checked it rings).
     /// A miss counts towards `max_no_answer`. The agent is left ready or
     /// not ready; the caller settles them after the call is back in line.
-    pub(crate) fn release_ring(&mut self, now: Instant, id: CallId, a: AgentIx, miss: bool, cancel: bool) {
+    pub(crate) fn release_ring(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        a: AgentIx,
+        miss: bool,
+        cancel: bool,
+    ) {
         if let Some(call) = self.calls.get_mut(&id) {
             call.ringing.retain(|&r| r != a);
             if miss && !call.tried.contains(&a) {
@@ -223,24 +244,28 @@ impl Acd {
     /// After a ring ended for one agent: back in line once nobody rings.
     pub(crate) fn ring_over(&mut self, now: Instant, id: CallId) {
         if self.calls.get(&id).is_some_and(|c| c.ringing.is_empty()) {
-            self.to_line(now, id);
+            self.back_in_line(now, id);
         }
     }
 
     pub(crate) fn ring_timeout(&mut self, now: Instant, id: CallId) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let agents = call.ringing.clone();
         for &a in &agents {
             self.release_ring(now, id, a, true, true);
         }
-        self.to_line(now, id);
+        self.back_in_line(now, id);
         for a in agents {
             self.settle(now, a);
         }
     }
 
     pub(crate) fn answer(&mut self, now: Instant, id: CallId, a: AgentIx) {
-        let Some(call) = self.calls.remove(&id) else { return };
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
         let q = call.queue;
         let queue = &mut self.queues[q];
         queue.waiting.remove(&(call.seq, id));
@@ -266,7 +291,13 @@ impl Acd {
         agent.missed_in_row = 0;
         agent.day.calls += 1;
         self.set_agent_state(now, a, AgentState::OnCall, StateCause::Answered);
-        self.connected.insert(id, Connected { agent: a, answered_at: now });
+        self.connected.insert(
+            id,
+            Connected {
+                agent: a,
+                answered_at: now,
+            },
+        );
         self.queue_changed(now, q);
         for b in others {
             self.settle(now, b);
@@ -282,7 +313,10 @@ impl Acd {
         let Some(call) = self.calls.get(&id) else {
             return Err(AcdError::UnknownCall(id));
         };
-        let (q, wait) = (call.queue, now.saturating_duration_since(call.first_enqueued));
+        let (q, wait) = (
+            call.queue,
+            now.saturating_duration_since(call.first_enqueued),
+        );
         let day = &mut self.queues[q].day;
         day.abandoned += 1;
         day.abandoned_wait_ms += super::agents::millis(wait);
@@ -292,7 +326,9 @@ impl Acd {
 
     /// Remove a call from the ACD, cancelling its rings (not misses).
     fn leave(&mut self, now: Instant, id: CallId) {
-        let Some(call) = self.calls.remove(&id) else { return };
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
         let q = call.queue;
         self.queues[q].waiting.remove(&(call.seq, id));
         self.queues[q].unassigned.remove(&(call.seq, id));
@@ -313,7 +349,9 @@ impl Acd {
     }
 
     pub(crate) fn offer_callback(&mut self, now: Instant, id: CallId, reason: CallbackReason) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let q = call.queue;
         self.queues[q].day.callbacks += 1;
         self.out.push_back(AcdOutput::OfferCallback {
@@ -326,7 +364,9 @@ impl Acd {
 
     /// The call's queue does not accept calls: overflow or callback.
     pub(crate) fn evict_call(&mut self, now: Instant, id: CallId) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let q = call.queue;
         if let Some((target, _)) = self.queues[q].overflow {
             if self.queues[target].accepting() {
@@ -344,7 +384,11 @@ impl Acd {
 
     /// Every call waiting (not ringing) in a queue that stopped accepting.
     pub(crate) fn evict_queue(&mut self, now: Instant, q: QueueIx) {
-        let ids: Vec<CallId> = self.queues[q].unassigned.iter().map(|&(_, id)| id).collect();
+        let ids: Vec<CallId> = self.queues[q]
+            .unassigned
+            .iter()
+            .map(|&(_, id)| id)
+            .collect();
         for id in ids {
             self.evict_call(now, id);
         }
@@ -353,8 +397,12 @@ impl Acd {
     /// Overflow now if the target accepts; otherwise retry later. The call
     /// is in line (unassigned). Returns whether it moved.
     pub(crate) fn try_overflow(&mut self, now: Instant, id: CallId) -> bool {
-        let Some(call) = self.calls.get_mut(&id) else { return false };
-        let Some((target, _)) = self.queues[call.queue].overflow else { return false };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let Some((target, _)) = self.queues[call.queue].overflow else {
+            return false;
+        };
         if self.queues[target].accepting() {
             self.move_call(now, id, target);
             return true;
@@ -365,7 +413,9 @@ impl Acd {
     }
 
     fn move_call(&mut self, now: Instant, id: CallId, to: QueueIx) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let (from, seq) = (call.queue, call.seq);
         let queue = &mut self.queues[from];
         queue.waiting.remove(&(seq, id));
@@ -381,7 +431,9 @@ impl Acd {
     }
 
     pub(crate) fn announce(&mut self, id: CallId) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let queue = &self.queues[call.queue];
         let position = queue.position(call.seq);
         let staffed = queue
@@ -403,7 +455,9 @@ impl Acd {
             .waiting
             .first()
             .and_then(|(_, id)| self.calls.get(id))
-            .map_or(Duration::ZERO, |c| now.saturating_duration_since(c.first_enqueued))
+            .map_or(Duration::ZERO, |c| {
+                now.saturating_duration_since(c.first_enqueued)
+            })
     }
 
     pub(crate) fn queue_changed(&mut self, now: Instant, q: QueueIx) {

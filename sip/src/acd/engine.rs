@@ -14,8 +14,7 @@ use super::skills::SkillTable;
 use super::stats::{AgentSnapshot, DayReport, QueueSnapshot};
 use super::strategies::AgentIx;
 use super::{
-    AcdError, AcdOutput, AcdSettings, AgentState, CallAttributes, CallId, RingFailure,
-    StateRequest,
+    AcdError, AcdOutput, AcdSettings, AgentState, CallAttributes, CallId, RingFailure, StateRequest,
 };
 
 /// The ACD state machine. See the [module docs](super) for the rules.
@@ -66,14 +65,20 @@ impl Acd {
         let mut queues = Vec::with_capacity(settings.queues.len());
         for (qi, s) in settings.queues.into_iter().enumerate() {
             if s.ring_timeout.is_zero() {
-                return Err(bad(format!("queue {:?}: ring timeout must not be zero", s.name)));
+                return Err(bad(format!(
+                    "queue {:?}: ring timeout must not be zero",
+                    s.name
+                )));
             }
             let required = skills.intern(&s.skills).map_err(bad)?;
             let mut q = Queue::new(s, required, agents.len());
             if let Some(o) = &q.s.overflow {
-                let target = *queue_ix
-                    .get(&o.queue)
-                    .ok_or_else(|| bad(format!("queue {:?}: unknown overflow queue {:?}", q.s.name, o.queue)))?;
+                let target = *queue_ix.get(&o.queue).ok_or_else(|| {
+                    bad(format!(
+                        "queue {:?}: unknown overflow queue {:?}",
+                        q.s.name, o.queue
+                    ))
+                })?;
                 q.overflow = Some((target, o.after));
             }
             for (ai, agent) in agents.iter_mut().enumerate() {
@@ -85,14 +90,17 @@ impl Acd {
                 }
             }
             for shift in &q.s.shifts {
-                if shift.start_min >= 24 * 60 || shift.end_min > 24 * 60 || shift.start_min == shift.end_min {
+                if shift.start_min >= 24 * 60
+                    || shift.end_min > 24 * 60
+                    || shift.start_min == shift.end_min
+                {
                     return Err(bad(format!("queue {:?}: a shift has bad hours", q.s.name)));
                 }
                 let mut named = Vec::new();
                 for id in &shift.agents {
-                    let ai = *agent_ix
-                        .get(id)
-                        .ok_or_else(|| bad(format!("queue {:?}: unknown shift agent {id:?}", q.s.name)))?;
+                    let ai = *agent_ix.get(id).ok_or_else(|| {
+                        bad(format!("queue {:?}: unknown shift agent {id:?}", q.s.name))
+                    })?;
                     q.scheduled[ai as usize] = true;
                     named.push(ai);
                 }
@@ -163,7 +171,12 @@ impl Acd {
     /// An agent (or a supervisor for them) asks for a state: the input of
     /// `POST /api/agents/{id}/state`. See the module docs for requests made
     /// while ringing, on a call or in wrap-up.
-    pub fn set_state(&mut self, now: Instant, agent: &str, request: StateRequest) -> Result<(), AcdError> {
+    pub fn set_state(
+        &mut self,
+        now: Instant,
+        agent: &str,
+        request: StateRequest,
+    ) -> Result<(), AcdError> {
         let a = self.agent(agent)?;
         self.request_state(now, a, request);
         Ok(())
@@ -172,7 +185,12 @@ impl Acd {
     /// The registrar reports whether the agent's phone has a binding. An
     /// unregistered agent is never offered a call; a ring in progress is
     /// cancelled (not counted as a miss); a call in progress goes on.
-    pub fn set_registered(&mut self, now: Instant, agent: &str, registered: bool) -> Result<(), AcdError> {
+    pub fn set_registered(
+        &mut self,
+        now: Instant,
+        agent: &str,
+        registered: bool,
+    ) -> Result<(), AcdError> {
         let a = self.agent(agent)?;
         self.registration(now, a, registered);
         Ok(())
@@ -212,7 +230,12 @@ impl Acd {
 
     /// The agent answered the offered call: the call leaves the queue, other
     /// agents ringing for it are cancelled.
-    pub fn ring_answered(&mut self, now: Instant, call: CallId, agent: &str) -> Result<(), AcdError> {
+    pub fn ring_answered(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        agent: &str,
+    ) -> Result<(), AcdError> {
         let a = self.agent(agent)?;
         if self.connected.get(&call).is_some_and(|c| c.agent == a) {
             return Ok(());
@@ -223,7 +246,10 @@ impl Acd {
             None => return Err(AcdError::UnknownCall(call)),
         };
         if !ringing {
-            return Err(AcdError::NotRinging { call, agent: agent.to_owned() });
+            return Err(AcdError::NotRinging {
+                call,
+                agent: agent.to_owned(),
+            });
         }
         self.answer(now, call, a);
         Ok(())
@@ -245,7 +271,10 @@ impl Acd {
             None => return Err(AcdError::UnknownCall(call)),
         };
         if !ringing {
-            return Err(AcdError::NotRinging { call, agent: agent.to_owned() });
+            return Err(AcdError::NotRinging {
+                call,
+                agent: agent.to_owned(),
+            });
         }
         tracing::debug!(%call, agent, ?why, "ACD ring failed");
         self.release_ring(now, call, a, true, false);
@@ -256,7 +285,9 @@ impl Acd {
 
     /// An agent's state, `None` for an unknown id.
     pub fn agent_state(&self, agent: &str) -> Option<AgentState> {
-        self.agent_ix.get(agent).map(|&a| self.agents[a as usize].state)
+        self.agent_ix
+            .get(agent)
+            .map(|&a| self.agents[a as usize].state)
     }
 
     /// The queue and 1-based position of a waiting call.
@@ -278,12 +309,16 @@ impl Acd {
 
     /// Every queue, live, in configuration order (`GET /api/queues`).
     pub fn queues_snapshot(&self, now: Instant) -> Vec<QueueSnapshot> {
-        (0..self.queues.len()).map(|q| self.queue_snapshot(now, q)).collect()
+        (0..self.queues.len())
+            .map(|q| self.queue_snapshot(now, q))
+            .collect()
     }
 
     /// Every agent, live, in configuration order (`GET /api/agents`).
     pub fn agents_snapshot(&self, now: Instant) -> Vec<AgentSnapshot> {
-        (0..self.agents.len()).map(|a| self.agent_snapshot(now, a)).collect()
+        (0..self.agents.len())
+            .map(|a| self.agent_snapshot(now, a))
+            .collect()
     }
 
     pub(crate) fn queue_snapshot(&self, now: Instant, q: QueueIx) -> QueueSnapshot {
@@ -298,7 +333,11 @@ impl Acd {
             ringing: count(queue.waiting.len() - queue.unassigned.len()),
             longest_wait_s: self.longest_wait(now, q).as_secs(),
             agents_logged_in: queue.logged_in,
-            agents_available: count(serving().filter(|&&a| self.agents[a as usize].wants_calls()).count()),
+            agents_available: count(
+                serving()
+                    .filter(|&&a| self.agents[a as usize].wants_calls())
+                    .count(),
+            ),
             recent_handle_time_s: queue.recent_handle_ms() as f64 / 1000.0,
             service_level_threshold_s: queue.s.service_level.as_secs(),
             today: queue.day.report(),

@@ -16,7 +16,13 @@ use super::strategies::{score_key, AgentIx, AvailKey, Strategy};
 use super::{AcdOutput, AgentState, StateCause, StateRequest};
 
 impl Acd {
-    pub(crate) fn set_agent_state(&mut self, now: Instant, a: AgentIx, state: AgentState, cause: StateCause) {
+    pub(crate) fn set_agent_state(
+        &mut self,
+        now: Instant,
+        a: AgentIx,
+        state: AgentState,
+        cause: StateCause,
+    ) {
         let agent = &mut self.agents[a as usize];
         if agent.state == state {
             return;

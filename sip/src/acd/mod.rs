@@ -90,7 +90,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::call::CallId;
 pub use engine::Acd;
 pub use schedule::Shift;
-pub use stats::{AgentDayStats, AgentSnapshot, DayReport, QueueDayStats, QueueSnapshot, StateTimes};
+pub use stats::{
+    AgentDayStats, AgentSnapshot, DayReport, QueueDayStats, QueueSnapshot, StateTimes,
+};
 pub use strategies::Strategy;
 
 /// Errors of the ACD's inputs. None of them changes the engine's state.

@@ -161,7 +161,10 @@ mod tests {
     fn local_clock_extrapolates_both_ways() {
         let t0 = Instant::now();
         let c = LocalClock::new(t0 + Duration::from_secs(10), datetime!(2026-11-23 23:59:55));
-        assert_eq!(c.at(t0 + Duration::from_secs(20)), datetime!(2026-11-24 00:00:05));
+        assert_eq!(
+            c.at(t0 + Duration::from_secs(20)),
+            datetime!(2026-11-24 00:00:05)
+        );
         assert_eq!(c.at(t0), datetime!(2026-11-23 23:59:45));
     }
 }

@@ -25,7 +25,9 @@ pub fn parse(token: &str) -> Result<(&str, u8), String> {
     }
     match last.parse::<u8>() {
         Ok(level @ 1..=MAX_LEVEL) => Ok((name, level)),
-        _ => Err(format!("skill {token:?}: the level must be 1 to {MAX_LEVEL}")),
+        _ => Err(format!(
+            "skill {token:?}: the level must be 1 to {MAX_LEVEL}"
+        )),
     }
 }
 
@@ -51,12 +53,22 @@ impl SkillSet {
 
     /// Sum of this set's levels over the skills of `wanted`.
     pub(crate) fn score(&self, wanted: &SkillSet) -> u32 {
-        wanted.0.iter().map(|&(id, _)| u32::from(self.level(id))).sum()
+        wanted
+            .0
+            .iter()
+            .map(|&(id, _)| u32::from(self.level(id)))
+            .sum()
     }
 
     /// The skills of this set that `other` lacks.
     pub(crate) fn minus(&self, other: &SkillSet) -> SkillSet {
-        SkillSet(self.0.iter().copied().filter(|&(id, _)| other.level(id) == 0).collect())
+        SkillSet(
+            self.0
+                .iter()
+                .copied()
+                .filter(|&(id, _)| other.level(id) == 0)
+                .collect(),
+        )
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -113,7 +125,9 @@ mod tests {
     #[test]
     fn covers_and_scores_by_level() {
         let mut t = SkillTable::default();
-        let agent = t.intern(&["lang:yue:3".into(), "biz:consumer".into()]).expect("valid");
+        let agent = t
+            .intern(&["lang:yue:3".into(), "biz:consumer".into()])
+            .expect("valid");
         let need2 = t.intern(&["lang:yue:2".into()]).expect("valid");
         let need4 = t.intern(&["lang:yue:4".into()]).expect("valid");
         assert!(agent.covers(&need2));

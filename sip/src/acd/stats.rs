@@ -70,8 +70,9 @@ impl QueueCounters {
             abandoned: self.abandoned,
             overflowed: self.overflowed,
             callbacks_offered: self.callbacks,
-            service_level: (base > 0)
-                .then(|| (f64::from(self.answered_in_sl) / f64::from(base) * 1000.0).round() / 1000.0),
+            service_level: (base > 0).then(|| {
+                (f64::from(self.answered_in_sl) / f64::from(base) * 1000.0).round() / 1000.0
+            }),
             average_wait_s: average(self.answered_wait_ms, self.answered),
             average_abandon_wait_s: average(self.abandoned_wait_ms, self.abandoned),
             average_handle_time_s: average(self.handle_ms, self.handled),

@@ -186,15 +186,33 @@ mod tests {
     #[test]
     fn skills_weighted_adds_the_callers_preferences() {
         // Agent 1: queue score 3; agent 2: 2; agent 3: 1.
-        let s = set(&[(score_key(3), 5, 1), (score_key(2), 1, 2), (score_key(1), 0, 3)]);
+        let s = set(&[
+            (score_key(3), 5, 1),
+            (score_key(2), 1, 2),
+            (score_key(1), 0, 3),
+        ]);
         let mut out = Vec::new();
         pick(Strategy::SkillsWeighted, &s, &[], |_| 0, 0, &mut out);
         assert_eq!(out, [1]);
         // The caller prefers a skill agent 3 has at level 9.
-        pick(Strategy::SkillsWeighted, &s, &[], |a| if a == 3 { 9 } else { 0 }, 9, &mut out);
+        pick(
+            Strategy::SkillsWeighted,
+            &s,
+            &[],
+            |a| if a == 3 { 9 } else { 0 },
+            9,
+            &mut out,
+        );
         assert_eq!(out, [3]);
         // Equal totals: the longer idle wins (agent 2 idle since 1 < agent 1's 5).
-        pick(Strategy::SkillsWeighted, &s, &[], |a| if a == 2 { 1 } else { 0 }, 9, &mut out);
+        pick(
+            Strategy::SkillsWeighted,
+            &s,
+            &[],
+            |a| if a == 2 { 1 } else { 0 },
+            9,
+            &mut out,
+        );
         assert_eq!(out, [2]);
         pick(Strategy::SkillsWeighted, &s, &[1, 2, 3], |_| 0, 9, &mut out);
         assert_eq!(out, [1]);

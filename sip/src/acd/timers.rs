@@ -26,7 +26,9 @@ impl Acd {
                 }
             }
             Timer::MaxWait(id) => {
-                let Some(call) = self.calls.get_mut(&id) else { return };
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 if call.max_wait_at != Some(at) {
                     return;
                 }
@@ -38,7 +40,9 @@ impl Acd {
                 }
             }
             Timer::Overflow(id) => {
-                let Some(call) = self.calls.get_mut(&id) else { return };
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 if call.overflow_at != Some(at) {
                     return;
                 }
@@ -50,7 +54,9 @@ impl Acd {
                 }
             }
             Timer::Announce(id) => {
-                let Some(call) = self.calls.get_mut(&id) else { return };
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 if call.announce_at != Some(at) {
                     return;
                 }
@@ -94,7 +100,12 @@ impl Acd {
         if queue.s.shifts.is_empty() {
             return;
         }
-        let on: Vec<bool> = queue.s.shifts.iter().map(|s| s.is_on(day, minute)).collect();
+        let on: Vec<bool> = queue
+            .s
+            .shifts
+            .iter()
+            .map(|s| s.is_on(day, minute))
+            .collect();
         let open = on.contains(&true);
         let changed: Vec<u32> = queue
             .members

@@ -57,7 +57,13 @@ fn fewest_calls_prefers_the_least_busy_agent() {
     // a and b take calls while c is on a break.
     let now = h.now;
     h.acd
-        .set_state(now, "c", StateRequest::NotReady { reason: NotReadyReason::Break })
+        .set_state(
+            now,
+            "c",
+            StateRequest::NotReady {
+                reason: NotReadyReason::Break,
+            },
+        )
         .expect("known");
     assert_eq!(serve(&mut h, 1), ["a"]);
     assert_eq!(serve(&mut h, 2), ["b"]);
@@ -91,7 +97,10 @@ fn ring_all_rings_everyone_and_the_first_answer_wins() {
     let now = h.now;
     assert_eq!(
         h.acd.ring_answered(now, call(1), "c"),
-        Err(AcdError::NotRinging { call: call(1), agent: "c".into() })
+        Err(AcdError::NotRinging {
+            call: call(1),
+            agent: "c".into()
+        })
     );
     // Being beaten to it is not a miss.
     assert_eq!(h.agent("a").missed_in_row, 0);
@@ -135,11 +144,16 @@ fn skills_weighted_prefers_higher_levels_and_the_callers_needs() {
 
 #[test]
 fn only_logged_in_and_registered_agents_are_rung() {
-    let mut h = H::new(&[("a", CMN), ("b", CMN)], vec![queue("q", Strategy::LongestIdle, CMN)]);
+    let mut h = H::new(
+        &[("a", CMN), ("b", CMN)],
+        vec![queue("q", Strategy::LongestIdle, CMN)],
+    );
     let now = h.now;
     // a: registered but logged out; b: logged in (ready) but not registered.
     h.acd.set_registered(now, "a", true).expect("known");
-    h.acd.set_state(now, "b", StateRequest::Ready).expect("known");
+    h.acd
+        .set_state(now, "b", StateRequest::Ready)
+        .expect("known");
     h.enqueue(1, "q");
     h.advance(60);
     assert_eq!(h.rings(), []);
@@ -157,7 +171,13 @@ fn ring_timeout_moves_to_the_next_agent_and_counts_a_miss() {
     assert_eq!(h.rings(), [ring(1, &["a"])]);
     h.advance(20);
     let out = h.take();
-    assert!(out.contains(&AcdOutput::CancelRing { call: call(1), agent: "a".into() }), "{out:?}");
+    assert!(
+        out.contains(&AcdOutput::CancelRing {
+            call: call(1),
+            agent: "a".into()
+        }),
+        "{out:?}"
+    );
     let rings: Vec<_> = out
         .iter()
         .filter_map(|o| match o {
@@ -170,7 +190,9 @@ fn ring_timeout_moves_to_the_next_agent_and_counts_a_miss() {
     assert_eq!(h.state("a"), AgentState::Ready);
     // b is busy too: then c, then a again in a new round.
     let now = h.now;
-    h.acd.ring_failed(now, call(1), "b", RingFailure::Busy).expect("ringing");
+    h.acd
+        .ring_failed(now, call(1), "b", RingFailure::Busy)
+        .expect("ringing");
     assert_eq!(h.rings(), [ring(1, &["c"])]);
     h.advance(20);
     assert_eq!(h.rings(), [ring(1, &["a"])]);
@@ -185,7 +207,9 @@ fn a_call_back_from_a_failed_ring_keeps_its_place() {
     h.enqueue(2, "q");
     assert_eq!(h.rings(), [ring(1, &["a"])]);
     let now = h.now;
-    h.acd.ring_failed(now, call(1), "a", RingFailure::Rejected).expect("ringing");
+    h.acd
+        .ring_failed(now, call(1), "a", RingFailure::Rejected)
+        .expect("ringing");
     // Call 1 is still first in line and is offered again before call 2.
     assert_eq!(h.acd.position(call(1)), Some(("q", 1)));
     assert_eq!(h.acd.position(call(2)), Some(("q", 2)));
@@ -194,7 +218,11 @@ fn a_call_back_from_a_failed_ring_keeps_its_place() {
 
 #[test]
 fn max_no_answer_sets_the_agent_not_ready() {
-    let mut h = H::with_max(&[("a", CMN)], vec![queue("q", Strategy::LongestIdle, CMN)], 2);
+    let mut h = H::with_max(
+        &[("a", CMN)],
+        vec![queue("q", Strategy::LongestIdle, CMN)],
+        2,
+    );
     h.ready("a");
     h.enqueue(1, "q");
     h.advance(20);
@@ -202,7 +230,9 @@ fn max_no_answer_sets_the_agent_not_ready() {
     assert_eq!(h.state("a"), AgentState::Ringing);
     assert_eq!(h.agent("a").missed_in_row, 1);
     h.advance(20);
-    let missed = AgentState::NotReady { reason: NotReadyReason::MissedCall };
+    let missed = AgentState::NotReady {
+        reason: NotReadyReason::MissedCall,
+    };
     assert_eq!(h.state("a"), missed);
     assert!(h.take().contains(&AcdOutput::AgentStateChanged {
         agent: "a".into(),
@@ -221,7 +251,11 @@ fn max_no_answer_sets_the_agent_not_ready() {
 
 #[test]
 fn an_answer_resets_the_miss_count() {
-    let mut h = H::with_max(&[("a", CMN)], vec![queue("q", Strategy::LongestIdle, CMN)], 2);
+    let mut h = H::with_max(
+        &[("a", CMN)],
+        vec![queue("q", Strategy::LongestIdle, CMN)],
+        2,
+    );
     h.ready("a");
     h.enqueue(1, "q");
     h.advance(20);
@@ -260,13 +294,24 @@ fn requests_during_a_call_wait_for_its_end_and_ready_ends_wrap_up() {
     h.answer(1, "a");
     let now = h.now;
     h.acd
-        .set_state(now, "a", StateRequest::NotReady { reason: NotReadyReason::Meal })
+        .set_state(
+            now,
+            "a",
+            StateRequest::NotReady {
+                reason: NotReadyReason::Meal,
+            },
+        )
         .expect("known");
     assert_eq!(h.state("a"), AgentState::OnCall);
     h.end(1);
     assert_eq!(h.state("a"), AgentState::WrapUp);
     h.advance(30);
-    assert_eq!(h.state("a"), AgentState::NotReady { reason: NotReadyReason::Meal });
+    assert_eq!(
+        h.state("a"),
+        AgentState::NotReady {
+            reason: NotReadyReason::Meal
+        }
+    );
     // Ready during wrap-up ends it at once.
     h.ready("a");
     h.enqueue(2, "q");
@@ -279,7 +324,10 @@ fn requests_during_a_call_wait_for_its_end_and_ready_ends_wrap_up() {
 
 #[test]
 fn going_not_ready_or_unregistering_while_ringing_cancels_without_a_miss() {
-    let mut h = H::new(&[("a", CMN), ("b", CMN)], vec![queue("q", Strategy::LongestIdle, CMN)]);
+    let mut h = H::new(
+        &[("a", CMN), ("b", CMN)],
+        vec![queue("q", Strategy::LongestIdle, CMN)],
+    );
     h.ready("a");
     h.advance(1);
     h.ready("b");
@@ -288,14 +336,28 @@ fn going_not_ready_or_unregistering_while_ringing_cancels_without_a_miss() {
     let now = h.now;
     h.acd.set_registered(now, "a", false).expect("known");
     let out = h.take();
-    assert!(out.contains(&AcdOutput::CancelRing { call: call(1), agent: "a".into() }));
-    assert!(out.iter().any(|o| matches!(o, AcdOutput::Ring { agents, .. } if agents == &["b"])));
+    assert!(out.contains(&AcdOutput::CancelRing {
+        call: call(1),
+        agent: "a".into()
+    }));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, AcdOutput::Ring { agents, .. } if agents == &["b"])));
     assert_eq!(h.agent("a").missed_in_row, 0);
     let now = h.now;
     h.acd
-        .set_state(now, "b", StateRequest::NotReady { reason: NotReadyReason::Training })
+        .set_state(
+            now,
+            "b",
+            StateRequest::NotReady {
+                reason: NotReadyReason::Training,
+            },
+        )
         .expect("known");
-    assert!(h.take().contains(&AcdOutput::CancelRing { call: call(1), agent: "b".into() }));
+    assert!(h.take().contains(&AcdOutput::CancelRing {
+        call: call(1),
+        agent: "b".into()
+    }));
     assert_eq!(h.agent("b").missed_in_row, 0);
     assert_eq!(h.acd.position(call(1)), Some(("q", 1)));
 }

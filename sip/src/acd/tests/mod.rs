@@ -12,7 +12,6 @@ use super::*;
 /// Drives an [`Acd`] in virtual time.
 pub(super) struct H {
     pub(super) acd: Acd,
-    pub(super) t0: Instant,
     pub(super) now: Instant,
     pub(super) out: Vec<AcdOutput>,
 }
@@ -51,15 +50,9 @@ impl H {
         let t0 = Instant::now();
         H {
             acd: Acd::new(settings, t0).expect("valid settings"),
-            t0,
             now: t0,
             out: Vec::new(),
         }
-    }
-
-    /// Seconds since the start.
-    pub(super) fn secs(&self) -> u64 {
-        (self.now - self.t0).as_secs()
     }
 
     pub(super) fn drain(&mut self) {
@@ -95,7 +88,9 @@ impl H {
     /// Log in ready and register.
     pub(super) fn ready(&mut self, agent: &str) {
         let now = self.now;
-        self.acd.set_registered(now, agent, true).expect("known agent");
+        self.acd
+            .set_registered(now, agent, true)
+            .expect("known agent");
         self.acd
             .set_state(now, agent, StateRequest::Ready)
             .expect("known agent");
@@ -108,13 +103,17 @@ impl H {
 
     pub(super) fn enqueue_with(&mut self, n: u64, queue: &str, attrs: CallAttributes) {
         let now = self.now;
-        self.acd.enqueue(now, call(n), queue, &attrs).expect("enqueued");
+        self.acd
+            .enqueue(now, call(n), queue, &attrs)
+            .expect("enqueued");
         self.drain();
     }
 
     pub(super) fn answer(&mut self, n: u64, agent: &str) {
         let now = self.now;
-        self.acd.ring_answered(now, call(n), agent).expect("answered");
+        self.acd
+            .ring_answered(now, call(n), agent)
+            .expect("answered");
         self.drain();
     }
 
