@@ -561,6 +561,10 @@ impl Config {
     /// Every node must be reachable from `ivr.start` or a DID's `menu`.
     fn check_reachable(&self, r: &mut Report) {
         let nodes = &self.ivr.nodes;
+        if !nodes.contains_key(&self.ivr.start) {
+            // Reported at ivr.start; every node would look unreachable.
+            return;
+        }
         let mut todo: Vec<&str> = std::iter::once(self.ivr.start.as_str())
             .chain(
                 self.hotline

@@ -1103,6 +1103,15 @@ fn warnings_flag_risky_but_legal_settings() {
 /// language menu (1 Mandarin, 2 Cantonese, 0 emergency, Mandarin on timeout),
 /// and each language goes straight to its queue.
 #[test]
+fn an_unknown_start_is_one_error_not_one_per_node() {
+    let errors = errors(
+        "[ivr]\nstart = \"nope\"\n[ivr.nodes.a]\nnext = \"b\"\n[ivr.nodes.b]\nhangup = true\n",
+    );
+    assert_eq!(errors.len(), 1, "{}", DisplayErrors(&errors));
+    assert_has(&errors, "ivr.start", "unknown IVR node");
+}
+
+#[test]
 fn default_menu_is_short() {
     let c = Config::builtin_default();
     let welcome = &c.ivr.nodes[&c.ivr.start];

@@ -67,9 +67,12 @@ impl CallbackOffer {
     /// `caller_number` (`None`, or anything that is not digits with an
     /// optional leading `+`, means unknown).
     pub fn new(menu: Arc<Menu>, language: &str, caller_number: Option<&str>) -> CallbackOffer {
+        // Kept as given (with its `+`), so the callback dials what the trunk sent.
         let caller = caller_number
-            .map(|n| n.strip_prefix('+').unwrap_or(n))
-            .filter(|n| NUMBER_LEN.contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| {
+                let digits = n.strip_prefix('+').unwrap_or(n);
+                NUMBER_LEN.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+            })
             .map(str::to_owned);
         CallbackOffer {
             language: menu.language_index(language),

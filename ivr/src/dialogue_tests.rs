@@ -39,7 +39,7 @@ fn key_1_takes_the_callers_own_number() {
     let a = o.on_digit('1', c.at(500));
     assert_eq!(a[0], Action::StopPlayback);
     let request = CallbackRequest {
-        number: "8613800138000".into(),
+        number: "+8613800138000".into(),
         own_number: true,
     };
     assert_eq!(a[1], Action::CallbackRequested(request.clone()));
