@@ -1,0 +1,306 @@
+//! What the contact centre stores besides call detail records: survey
+//! results, callback requests and emergency-linkage records (tables of
+//! `migrations/0002_surveys_callbacks_emergency.sql`, in the same database as
+//! the CDRs, on SQLite or PostgreSQL through sqlx's `Any` driver).
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+/// A stored survey result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SurveyRow {
+    pub id: String,
+    pub call_id: String,
+    /// `reception` or `handling`.
+    pub stage: String,
+    pub agent_id: Option<String>,
+    pub queue: Option<String>,
+    pub ticket_id: Option<String>,
+    /// 1–5; `None`: no rating.
+    pub rating: Option<i64>,
+    pub at_ms: i64,
+}
+
+/// A stored callback request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackRow {
+    pub id: String,
+    pub call_id: String,
+    pub caller_number: String,
+    pub number: String,
+    pub queue: Option<String>,
+    pub reason: String,
+    pub language: String,
+    pub requested_at_ms: i64,
+    /// `open`, `claimed` or `done`.
+    pub status: String,
+}
+
+/// A stored emergency transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmergencyRow {
+    pub id: String,
+    pub call_id: String,
+    pub number: String,
+    pub requested_by: String,
+    /// `api`, `refer` or `ivr`.
+    pub via: String,
+    pub requested_at_ms: i64,
+    /// `connected`, or `failed:<status>`.
+    pub outcome: String,
+    pub completed_at_ms: i64,
+}
+
+/// The contact centre's tables.
+#[derive(Debug, Clone)]
+pub struct ContactRecords {
+    pool: AnyPool,
+}
+
+impl ContactRecords {
+    /// Over the CDR store's pool (its migrations created the tables).
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn insert_survey(&self, s: &SurveyRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO surveys (id, call_id, stage, agent_id, queue, ticket_id, rating, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&s.id)
+        .bind(&s.call_id)
+        .bind(&s.stage)
+        .bind(s.agent_id.as_deref())
+        .bind(s.queue.as_deref())
+        .bind(s.ticket_id.as_deref())
+        .bind(s.rating)
+        .bind(s.at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Newest first.
+    pub async fn list_surveys(
+        &self,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<SurveyRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, call_id, stage, agent_id, queue, ticket_id, rating, at_ms FROM surveys \
+             ORDER BY at_ms DESC, id LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(survey_from_row).collect()
+    }
+
+    pub async fn insert_callback(&self, c: &CallbackRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO callback_requests (id, call_id, caller_number, number, queue, reason, \
+             language, requested_at_ms, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&c.id)
+        .bind(&c.call_id)
+        .bind(&c.caller_number)
+        .bind(&c.number)
+        .bind(c.queue.as_deref())
+        .bind(&c.reason)
+        .bind(&c.language)
+        .bind(c.requested_at_ms)
+        .bind(&c.status)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Oldest first (the order they should be worked), optionally only one status.
+    pub async fn list_callbacks(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<CallbackRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, call_id, caller_number, number, queue, reason, language, \
+             requested_at_ms, status FROM callback_requests \
+             WHERE (CAST($1 AS TEXT) IS NULL OR status = CAST($1 AS TEXT)) \
+             ORDER BY requested_at_ms, id LIMIT $2 OFFSET $3",
+        )
+        .bind(status)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(callback_from_row).collect()
+    }
+
+    pub async fn insert_emergency(&self, e: &EmergencyRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO emergency_transfers (id, call_id, number, requested_by, via, \
+             requested_at_ms, outcome, completed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&e.id)
+        .bind(&e.call_id)
+        .bind(&e.number)
+        .bind(&e.requested_by)
+        .bind(&e.via)
+        .bind(e.requested_at_ms)
+        .bind(&e.outcome)
+        .bind(e.completed_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Newest first; only those of `call_id` if given.
+    pub async fn list_emergency(
+        &self,
+        call_id: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<EmergencyRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, call_id, number, requested_by, via, requested_at_ms, outcome, \
+             completed_at_ms FROM emergency_transfers WHERE (CAST($1 AS TEXT) IS NULL OR call_id = CAST($1 AS TEXT)) \
+             ORDER BY requested_at_ms DESC, id LIMIT $2 OFFSET $3",
+        )
+        .bind(call_id)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(emergency_from_row).collect()
+    }
+}
+
+fn survey_from_row(r: &AnyRow) -> Result<SurveyRow, sqlx::Error> {
+    Ok(SurveyRow {
+        id: r.try_get("id")?,
+        call_id: r.try_get("call_id")?,
+        stage: r.try_get("stage")?,
+        agent_id: r.try_get("agent_id")?,
+        queue: r.try_get("queue")?,
+        ticket_id: r.try_get("ticket_id")?,
+        rating: r.try_get("rating")?,
+        at_ms: r.try_get("at_ms")?,
+    })
+}
+
+fn callback_from_row(r: &AnyRow) -> Result<CallbackRow, sqlx::Error> {
+    Ok(CallbackRow {
+        id: r.try_get("id")?,
+        call_id: r.try_get("call_id")?,
+        caller_number: r.try_get("caller_number")?,
+        number: r.try_get("number")?,
+        queue: r.try_get("queue")?,
+        reason: r.try_get("reason")?,
+        language: r.try_get("language")?,
+        requested_at_ms: r.try_get("requested_at_ms")?,
+        status: r.try_get("status")?,
+    })
+}
+
+fn emergency_from_row(r: &AnyRow) -> Result<EmergencyRow, sqlx::Error> {
+    Ok(EmergencyRow {
+        id: r.try_get("id")?,
+        call_id: r.try_get("call_id")?,
+        number: r.try_get("number")?,
+        requested_by: r.try_get("requested_by")?,
+        via: r.try_get("via")?,
+        requested_at_ms: r.try_get("requested_at_ms")?,
+        outcome: r.try_get("outcome")?,
+        completed_at_ms: r.try_get("completed_at_ms")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn records() -> (tempfile::TempDir, ContactRecords) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = hotline_recordings::CallStore::connect(&url)
+            .await
+            .expect("store");
+        (dir, ContactRecords::new(store.pool().clone()))
+    }
+
+    #[tokio::test]
+    async fn surveys_callbacks_and_transfers_round_trip_on_sqlite() {
+        let (_dir, r) = records().await;
+        for (i, rating) in [Some(4), None].into_iter().enumerate() {
+            r.insert_survey(&SurveyRow {
+                id: format!("s{i}"),
+                call_id: "c1".into(),
+                stage: "reception".into(),
+                agent_id: Some("1003".into()),
+                queue: Some("cantonese".into()),
+                ticket_id: None,
+                rating,
+                at_ms: 1000 + i as i64,
+            })
+            .await
+            .expect("insert survey");
+        }
+        let s = r.list_surveys(10, 0).await.expect("list");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].rating, None, "newest first");
+        assert_eq!(s[1].rating, Some(4));
+        let bad = SurveyRow {
+            id: "s9".into(),
+            rating: Some(6),
+            ..s[1].clone()
+        };
+        assert!(r.insert_survey(&bad).await.is_err(), "ratings are 1-5");
+
+        let cb = CallbackRow {
+            id: "cb1".into(),
+            call_id: "c2".into(),
+            caller_number: "13800138000".into(),
+            number: "13800138000".into(),
+            queue: Some("general".into()),
+            reason: "no_agents".into(),
+            language: "cmn".into(),
+            requested_at_ms: 5,
+            status: "open".into(),
+        };
+        r.insert_callback(&cb).await.expect("insert callback");
+        assert_eq!(
+            r.list_callbacks(Some("open"), 10, 0).await.expect("list"),
+            std::slice::from_ref(&cb)
+        );
+        assert!(r
+            .list_callbacks(Some("done"), 10, 0)
+            .await
+            .expect("list")
+            .is_empty());
+        assert_eq!(r.list_callbacks(None, 10, 0).await.expect("list").len(), 1);
+
+        let e = EmergencyRow {
+            id: "e1".into(),
+            call_id: "c3".into(),
+            number: "110".into(),
+            requested_by: "1001".into(),
+            via: "api".into(),
+            requested_at_ms: 7,
+            outcome: "connected".into(),
+            completed_at_ms: 9,
+        };
+        r.insert_emergency(&e).await.expect("insert transfer");
+        assert_eq!(
+            r.list_emergency(Some("c3"), 10, 0).await.expect("list"),
+            [e]
+        );
+        assert!(r
+            .list_emergency(Some("c4"), 10, 0)
+            .await
+            .expect("list")
+            .is_empty());
+    }
+}
