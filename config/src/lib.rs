@@ -100,7 +100,7 @@ pub use queues::{
 };
 pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
-    PortRange, Role, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+    PortRange, Role, Routing, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
 pub use validate::ValidationError;
 

@@ -289,6 +289,8 @@ pub struct HotlineConfig {
     /// digest authentication: the carrier's SBCs. A bare address means a
     /// single host (`/32` or `/128`).
     pub trusted_trunks: Vec<IpNet>,
+    /// How calls to the hotline numbers reach agents.
+    pub routing: Routing,
     /// Entries of `trusted_trunks` in the file that did not parse, as
     /// (position in the file's list, why). They are left out of
     /// `trusted_trunks` (so never trusted) and reported by `validate` with
@@ -304,6 +306,22 @@ pub struct HotlineConfig {
 struct HotlineRaw {
     numbers: Vec<Did>,
     trusted_trunks: Vec<String>,
+    routing: Routing,
+}
+
+/// `[hotline] routing`: how a hotline call reaches an agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    /// The production mode: the server answers, the voice menu (`[ivr]`)
+    /// runs, the caller waits in a queue and the ACD picks the agent
+    /// (logged in and registered); surveys and callbacks as configured.
+    #[default]
+    Ivr,
+    /// A bench or lab mode: every call rings the first free registered
+    /// agent directly, with no menu, queue or login, and the caller is
+    /// answered when the agent answers.
+    Direct,
 }
 
 impl From<HotlineRaw> for HotlineConfig {
@@ -319,6 +337,7 @@ impl From<HotlineRaw> for HotlineConfig {
         HotlineConfig {
             numbers: raw.numbers,
             trusted_trunks,
+            routing: raw.routing,
             invalid_trunks,
         }
     }

@@ -35,7 +35,7 @@ fn default_limit() -> u32 {
 }
 
 impl Page {
-    fn checked(&self) -> Result<(u32, u64), ApiError> {
+    pub(super) fn checked(&self) -> Result<(u32, u64), ApiError> {
         if self.limit == 0 || self.limit > 500 {
             return Err(ApiError::BadRequest("limit must be 1..=500".into()));
         }

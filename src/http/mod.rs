@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod calls;
+mod contact;
 pub mod error;
 pub mod files;
 
@@ -56,8 +57,20 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
         .route("/api/agents", get(list_agents))
+        .route("/api/agents/{id}/state", post(contact::set_state))
+        .route("/api/queues", get(contact::list_queues))
         .route("/api/calls", get(calls::list_calls))
+        .route("/api/calls/{id}", get(contact::get_call))
         .route("/api/calls/{id}/transfer", post(calls::transfer_call))
+        .route("/api/surveys", get(contact::list_surveys))
+        .route("/api/callbacks", get(contact::list_callbacks))
+        .route("/api/emergency-transfers", get(contact::list_emergency))
+        .route(
+            "/api/announcement",
+            get(contact::get_announcement)
+                .put(contact::put_announcement)
+                .delete(contact::delete_announcement),
+        )
         .route("/api/recordings", get(calls::list_recordings))
         .route("/api/recordings/{id}", get(calls::get_recording))
         .fallback(not_found)
@@ -91,6 +104,10 @@ struct AgentView {
     skills: Vec<String>,
     registered: bool,
     contacts: Vec<ContactView>,
+    /// The ACD's view (`state`, `reason`, `in_state_s`, `available`, `call`,
+    /// `queues`, `missed_in_row`, `today`); absent with routing `direct`.
+    #[serde(flatten)]
+    acd: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,6 +123,24 @@ struct ContactView {
 async fn list_agents(State(state): State<AppState>, principal: Principal) -> Json<Vec<AgentView>> {
     let _ = principal; // any signed-in role may read the seat list
     let bindings = state.sip.bindings().await;
+    let mut acd: std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>> =
+        state
+            .sip
+            .agent_states()
+            .await
+            .into_iter()
+            .filter_map(|a| {
+                let id = a.id.clone();
+                match serde_json::to_value(a) {
+                    Ok(serde_json::Value::Object(mut m)) => {
+                        m.remove("id");
+                        m.remove("registered");
+                        Some((id, m))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
     let now = SystemTime::now();
     let agents = state
         .config
@@ -129,6 +164,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
                 skills: a.skills.clone(),
                 registered: !contacts.is_empty(),
                 contacts,
+                acd: acd.remove(&a.id),
             }
         })
         .collect();

@@ -17,7 +17,6 @@ use hotline_sip::call::{CallEvent, CallId, EndReason, HangupBy};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::emergency::Linkage;
 use super::CoreInput;
 use crate::media::CallReport;
 
@@ -32,8 +31,6 @@ pub(super) struct CallRecord {
     ended: Option<(SystemTime, HangupBy, EndReason)>,
     recording_id: Option<String>,
     report: Option<JoinHandle<CallReport>>,
-    /// Emergency transfers of this call and how they ended.
-    linkages: Vec<(Linkage, String)>,
 }
 
 /// Epoch milliseconds of a wall-clock time.
@@ -105,7 +102,6 @@ impl CallBook {
                         ended: None,
                         recording_id: None,
                         report: None,
-                        linkages: Vec::new(),
                     },
                 );
             }
@@ -147,13 +143,6 @@ impl CallBook {
             | CallEvent::TransferFailed { .. }
             | CallEvent::TransferRequested { .. }
             | CallEvent::Info { .. } => {}
-        }
-    }
-
-    /// An emergency transfer of `call` ended with `outcome`.
-    pub(super) fn linkage(&mut self, call: CallId, linkage: Linkage, outcome: String) {
-        if let Some(r) = self.records.get_mut(&call) {
-            r.linkages.push((linkage, outcome));
         }
     }
 
@@ -265,17 +254,6 @@ async fn finalize(id: CallId, record: CallRecord, store: Option<CallStore>) {
             Some(Err(e)) => tracing::error!(call = %id, "recording failed: {e}"),
             None => {}
         }
-    }
-    for (l, outcome) in &record.linkages {
-        tracing::warn!(
-            call = %id,
-            number = %l.number,
-            by = %l.by,
-            via = l.via,
-            requested_at_ms = epoch_ms(l.requested_at),
-            %outcome,
-            "emergency linkage record"
-        );
     }
     let Some(store) = store else {
         return;

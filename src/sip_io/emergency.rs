@@ -137,7 +137,7 @@ impl Core {
         self.start_transfer(id, number, by, "api")
     }
 
-    fn start_transfer(
+    pub(super) fn start_transfer(
         &mut self,
         id: CallId,
         number: &str,
@@ -192,8 +192,32 @@ impl Core {
         let Some(l) = self.transfers.remove(&call) else {
             return;
         };
-        self.book.linkage(call, l, outcome.clone());
-        tracing::warn!(%call, %number, %outcome, "emergency transfer outcome");
+        if let Some(records) = self.records.clone() {
+            let requested_at_ms = super::calls::epoch_ms(l.requested_at);
+            let row = crate::contact::records::EmergencyRow {
+                id: format!("{call}-{requested_at_ms}"),
+                call_id: call.to_string(),
+                number: l.number.clone(),
+                requested_by: l.by.clone(),
+                via: l.via.to_owned(),
+                requested_at_ms,
+                outcome: outcome.clone(),
+                completed_at_ms: super::calls::epoch_ms(SystemTime::now()),
+            };
+            tokio::spawn(async move {
+                if let Err(e) = records.insert_emergency(&row).await {
+                    tracing::error!(call = %row.call_id, "cannot store the emergency-linkage record: {e}");
+                }
+            });
+        }
+        tracing::warn!(
+            %call,
+            %number,
+            by = %l.by,
+            via = l.via,
+            %outcome,
+            "emergency-linkage record"
+        );
     }
 }
 

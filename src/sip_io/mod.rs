@@ -10,6 +10,7 @@
 
 mod calls;
 mod emergency;
+mod hosting;
 mod tcp;
 mod udp;
 
@@ -36,6 +37,8 @@ use hotline_sip::call::{CallEvent, CallId, MediaCommand};
 
 use emergency::Linkage;
 pub use emergency::{EmergencyRoutes, TransferError};
+use hosting::HostingQuery;
+pub use hosting::{AnnouncementView, HostingError};
 
 use crate::http::BindingSnapshot;
 use crate::media::{EngineSettings, MediaEngine, MediaEvent};
@@ -88,6 +91,8 @@ pub(crate) enum CoreInput {
         request: TransferRequest,
         reply: oneshot::Sender<Result<String, TransferError>>,
     },
+    /// The HTTP API asks the contact centre (agent states, queues, calls).
+    Hosting(HostingQuery),
     /// A recorder opened its file for an answered call.
     RecorderReady {
         call: CallId,
@@ -116,6 +121,10 @@ pub struct LiveCall {
     pub caller_number: String,
     pub did: String,
     pub agent: Option<String>,
+    /// Agents whose phones ring for this call.
+    pub ringing: Vec<String>,
+    /// The emergency line the call was handed to.
+    pub transferred_to: Option<String>,
     pub internal: bool,
     pub duration_s: u64,
     pub talking_s: Option<u64>,
@@ -149,6 +158,61 @@ impl SipHandle {
             .await
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> HostingQuery) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.core.send(CoreInput::Hosting(make(tx))).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// `POST /api/agents/{id}/state`.
+    pub async fn set_agent_state(
+        &self,
+        agent: &str,
+        request: hotline_sip::acd::StateRequest,
+    ) -> Result<(), HostingError> {
+        let agent = agent.to_owned();
+        self.ask(|reply| HostingQuery::SetState {
+            agent,
+            request,
+            reply,
+        })
+        .await
+        .unwrap_or(Err(HostingError::Disabled))
+    }
+
+    /// The queues with today's figures (empty with routing `direct`).
+    pub async fn queues(&self) -> Vec<hotline_sip::acd::QueueSnapshot> {
+        self.ask(HostingQuery::Queues).await.unwrap_or_default()
+    }
+
+    /// The agents' ACD states and today's figures.
+    pub async fn agent_states(&self) -> Vec<hotline_sip::acd::AgentSnapshot> {
+        self.ask(HostingQuery::Agents).await.unwrap_or_default()
+    }
+
+    /// What the menu learned about a call (screen pop).
+    pub async fn call_info(&self, call: &str) -> Option<crate::contact::CallInfo> {
+        let call = call.to_owned();
+        self.ask(|reply| HostingQuery::CallInfo { call, reply })
+            .await
+            .flatten()
+    }
+
+    /// The incident announcement's prompt, if one is set.
+    pub async fn announcement(&self) -> Option<String> {
+        self.ask(HostingQuery::CurrentAnnouncement).await.flatten()
+    }
+
+    /// Sets (`Some(prompt name)`) or clears the incident announcement.
+    pub async fn set_announcement(
+        &self,
+        prompt: Option<String>,
+    ) -> Result<Option<String>, HostingError> {
+        self.ask(|reply| HostingQuery::Announcement { prompt, reply })
+            .await
+            .unwrap_or(Err(HostingError::Disabled))
     }
 
     /// The calls in progress; empty if the SIP core has stopped.
@@ -189,8 +253,13 @@ pub async fn start(
             DigestAlgorithm::Sha256 => Algorithm::Sha256,
         })
         .collect();
-    let endpoint = Endpoint::new(endpoint_config(config, local_addr.port()), rand::random())
-        .with_digest_algorithms(&algorithms);
+    let centre = hosting::build(config)?;
+    let records = store
+        .as_ref()
+        .map(|s| crate::contact::records::ContactRecords::new(s.pool().clone()));
+    let mut ep_config = endpoint_config(config, local_addr.port());
+    ep_config.hosted = centre.is_some();
+    let endpoint = Endpoint::new(ep_config, rand::random()).with_digest_algorithms(&algorithms);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
     let handle = SipHandle {
         core: core_tx.clone(),
@@ -206,6 +275,8 @@ pub async fn start(
     let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
     let emergency = EmergencyRoutes::resolve(&config.emergency).await;
     let core = Core {
+        centre,
+        records,
         emergency,
         transfers: HashMap::new(),
         endpoint,
@@ -327,6 +398,9 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
 
 struct Core {
     endpoint: Endpoint,
+    /// Menus, queues and surveys (`[hotline] routing = "ivr"`).
+    centre: Option<crate::contact::ContactCentre>,
+    records: Option<crate::contact::records::ContactRecords>,
     emergency: EmergencyRoutes,
     /// Emergency transfers in progress, completed by the call's events.
     transfers: HashMap<CallId, Linkage>,
@@ -377,7 +451,13 @@ impl RateLimit {
 impl Core {
     async fn run(mut self, mut rx: mpsc::Receiver<CoreInput>, mut shutdown: watch::Receiver<bool>) {
         loop {
-            let deadline = self.endpoint.poll_timeout();
+            let deadline = [
+                self.endpoint.poll_timeout(),
+                self.centre.as_ref().and_then(|c| c.poll_timeout()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             tokio::select! {
                 () = stopped(&mut shutdown) => break,
                 input = rx.recv() => match input {
@@ -387,7 +467,10 @@ impl Core {
                     }
                     None => break,
                 },
-                () = sleep_until(deadline) => self.endpoint.handle_timeout(Instant::now()),
+                () = sleep_until(deadline) => {
+                    self.endpoint.handle_timeout(Instant::now());
+                    self.hosting_timeout();
+                }
                 Some(event) = self.media_events.recv() => self.media_event(event),
             }
             self.drain().await;
@@ -418,9 +501,13 @@ impl Core {
             }
             MediaEvent::Dtmf { call, leg, digit } => {
                 tracing::debug!(%call, leg = leg.as_str(), %digit, "DTMF");
+                if leg == hotline_sip::media::Leg::Caller {
+                    self.hosting_digit(call, digit);
+                }
             }
             MediaEvent::PlaybackDone { call, id } => {
                 tracing::debug!(%call, id, "playback done");
+                self.hosting_playback_done(call, id);
             }
         }
     }
@@ -466,6 +553,8 @@ impl Core {
                         caller_number: c.caller_number,
                         did: c.did,
                         agent: c.agent,
+                        ringing: c.ringing,
+                        transferred_to: c.transferred_to,
                         internal: c.internal,
                         duration_s: now.saturating_duration_since(c.started).as_secs(),
                         talking_s: c
@@ -484,6 +573,7 @@ impl Core {
                 );
                 let _ = reply.send(r);
             }
+            CoreInput::Hosting(q) => self.hosting_query(q),
             CoreInput::RecorderReady { call, handle } => {
                 calls::recorder_ready(&self.media, call, handle);
             }
@@ -587,6 +677,7 @@ impl Core {
             Event::Call(ev) => {
                 self.book.on_event(&ev);
                 self.transfer_event(&ev);
+                self.hosting_event(&ev);
                 match &ev {
                     CallEvent::Arrived { call, did, .. } => {
                         tracing::info!(%call, %did, "call arrived")
@@ -651,6 +742,7 @@ impl Core {
                     RegistrarEvent::Registered { user, contact } => {
                         self.registered_contacts += 1;
                         tracing::info!(%user, %contact, "registered");
+                        self.hosting_registration(user);
                         "registered"
                     }
                     RegistrarEvent::Unregistered {
@@ -660,6 +752,7 @@ impl Core {
                     } => {
                         self.registered_contacts -= 1;
                         tracing::info!(%user, %contact, ?reason, "unregistered");
+                        self.hosting_registration(user);
                         match reason {
                             UnregisterReason::Expired => "expired",
                             UnregisterReason::Removed => "removed",

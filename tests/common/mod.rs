@@ -42,6 +42,9 @@ data_dir = "{}"
 [hotline]
 numbers = ["12345"]
 trusted_trunks = ["127.0.0.1/32"]
+# These tests exercise the call path itself: the first free registered agent
+# is rung directly (tests/contact_centre.rs runs the menus and queues).
+routing = "direct"
 
 {agents}
 [[queues]]
@@ -70,6 +73,28 @@ impl TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config =
             Config::from_toml(&config_toml(data_dir.path())).expect("test config parses");
+        tweak(&mut config);
+        if let Err(errors) = config.validate() {
+            panic!("test config invalid: {errors:?}");
+        }
+        let server = hotline::server::start(config).await.expect("server starts");
+        TestServer {
+            sip: server.sip_addr,
+            http: server.http_addr,
+            server: Some(server),
+            data_dir,
+        }
+    }
+
+    /// Starts on the built-in default configuration (menus, queues, demo
+    /// seats, the committed prompts) with loopback ports chosen by the system
+    /// and data in a temporary directory, after `tweak` edits it.
+    pub async fn start_default(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::builtin_default();
+        config.sip.listen = "127.0.0.1:0".parse().expect("addr");
+        config.http.listen = "127.0.0.1:0".parse().expect("addr");
+        config.storage.data_dir = data_dir.path().to_owned();
         tweak(&mut config);
         if let Err(errors) = config.validate() {
             panic!("test config invalid: {errors:?}");

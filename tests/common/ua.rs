@@ -689,6 +689,44 @@ pub fn rtp_packet(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &
     p
 }
 
+/// One key press as RFC 4733 telephone-events: the start packet (marker), two
+/// updates and the end packet three times (§2.5.1.4), all with the event's
+/// timestamp `ts`; sequence numbers from `seq`. Returns the next sequence number.
+pub async fn send_dtmf(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    pt: u8,
+    digit: char,
+    ssrc: u32,
+    seq: u16,
+    ts: u32,
+) -> u16 {
+    let event = match digit {
+        '0'..='9' => digit as u8 - b'0',
+        '*' => 10,
+        '#' => 11,
+        other => panic!("not a DTMF key: {other}"),
+    };
+    let mut seq = seq;
+    let packets: [(bool, bool, u16); 6] = [
+        (true, false, 160),
+        (false, false, 320),
+        (false, false, 480),
+        (false, true, 640),
+        (false, true, 640),
+        (false, true, 640),
+    ];
+    for (marker, end, duration) in packets {
+        let flags = if end { 0x80 } else { 0 } | 10;
+        let d = duration.to_be_bytes();
+        let p = rtp_packet(pt, marker, seq, ts, ssrc, &[event, flags, d[0], d[1]]);
+        sock.send_to(&p, to).await.expect("send DTMF");
+        seq = seq.wrapping_add(1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    seq
+}
+
 /// 20 ms (160 samples) of a `freq` Hz sine, amplitude 8000, from sample `n0`.
 pub fn tone(freq: f64, n0: u64, law: Law) -> Vec<u8> {
     (0..160u64)

@@ -463,3 +463,23 @@ fn internal_calls_still_ring_the_dialled_agent_directly() {
     assert_eq!(b.statuses_to(phone1()), [100]);
     b.request_to(phone2(), Method::Invite);
 }
+
+#[test]
+fn an_agent_who_answered_as_the_acd_gave_up_is_released_and_the_caller_kept() {
+    let mut h = hosted();
+    let mut caller = Caller::new(13);
+    let (call, _agent) = bridged(&mut h, &mut caller);
+    assert!(h.ep.stop_ringing(h.now, call, "1001"));
+    let b = h.drain();
+    let bye = b.request_to(phone1(), Method::Bye);
+    assert!(header(&Message::Request(bye.clone()), HeaderName::Other("Reason".into()))
+        .contains("Released"));
+    assert!(b.to(trunk()).is_empty(), "the caller stays");
+    assert!(matches!(b.media.as_slice(), [MediaCommand::Serve { .. }]));
+    assert_eq!(h.ep.calls()[0].state, CallState::Served);
+    assert_eq!(h.ep.calls()[0].agent, None);
+    h.send_bytes(phone1(), reply(&bye, 200, "", "", ""));
+    // Someone else can take the caller now.
+    h.register("1002", phone2(), CONTACT2);
+    ring(&mut h, call, "1002", phone2(), CONTACT2);
+}

@@ -1,0 +1,503 @@
+//! The contact centre end to end over loopback, on the built-in default
+//! configuration (menus, queues, demo seats, the committed prompts): a trunk
+//! call is answered by the server, hears the menu, keys RFC 4733 digits and
+//!
+//! - presses 2 (Cantonese), reaches an agent with the Cantonese skill who is
+//!   logged in and registered, talks, the agent hangs up, the caller presses 4
+//!   for the survey and the result is stored;
+//! - rings an agent who does not answer, and the ACD's ring timeout moves the
+//!   call to the next one;
+//! - presses 0 then 1 and is transferred to 110 through the emergency gateway
+//!   (a test UAS), and the emergency-linkage record is stored;
+//! - finds nobody logged in, is offered a callback, presses 1 and the request
+//!   is stored.
+//!
+//! RTP ports 16000–17999 belong to this file. Waits have guards of tens of
+//! seconds (prompts play in real time); nothing measures speed.
+
+#[path = "common/call.rs"]
+mod call_setup;
+mod common;
+#[path = "common/ua.rs"]
+mod ua;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use call_setup::{local, rtp_block_in, rtp_socket, RtpBlock, CALLER, TRUNK_IP};
+use common::TestServer;
+use hotline_config::Config;
+use serde_json::{json, Value};
+use tokio::net::UdpSocket;
+use ua::{sdp, send_dtmf, Msg, SdpAudio, SipUa, TrunkCall};
+
+const WAIT: Duration = Duration::from_secs(40);
+
+fn password(agent: &str) -> String {
+    format!("demo-{agent}-change-me")
+}
+
+async fn server(tweak: impl FnOnce(&mut Config)) -> (TestServer, RtpBlock) {
+    call_setup::server_log_to_test_output();
+    let block = rtp_block_in(16_000, 18_000);
+    let range = block.range;
+    let server = TestServer::start_default(|c| {
+        c.sip.rtp_ports = range;
+        c.survey.enabled = true;
+        tweak(c);
+    })
+    .await;
+    (server, block)
+}
+
+async fn http(
+    server: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, server.http_url(path))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("HTTP request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A registered, logged-in, ready agent phone.
+async fn ready_agent(server: &TestServer, id: &'static str) -> SipUa {
+    let mut phone = SipUa::bind(id, TRUNK_IP, server.sip).await;
+    phone.register(id, &password(id)).await;
+    let token = server.login(id, &password(id)).await;
+    let (status, body) = http(
+        server,
+        &token,
+        reqwest::Method::POST,
+        &format!("/api/agents/{id}/state"),
+        Some(json!({"state": "ready"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "ready", "{body}");
+    assert_eq!(body["available"], true, "{body}");
+    phone
+}
+
+/// A caller answered by the server: its SIP side, RTP socket and the
+/// server's RTP address.
+struct Caller {
+    trunk: SipUa,
+    call: TrunkCall,
+    rtp: Arc<UdpSocket>,
+    server_rtp: SocketAddr,
+    seq: u16,
+    ts: u32,
+}
+
+impl Caller {
+    async fn dial(server: &TestServer, number: &str) -> Caller {
+        let mut trunk = SipUa::bind("trunk", TRUNK_IP, server.sip).await;
+        let rtp = rtp_socket(TRUNK_IP).await;
+        let mut call = TrunkCall::new(&mut trunk, CALLER, number);
+        let offer = sdp(local(&rtp), &[(8, "PCMA"), (0, "PCMU")], Some(101));
+        let invite = call.invite(&trunk, "application/sdp", &offer);
+        trunk.send(&invite).await;
+        let ok = trunk.response("INVITE", 200).await;
+        let answer = SdpAudio::parse(ok.body());
+        assert_eq!(answer.pt_of("TELEPHONE-EVENT"), Some(101), "{}", ok.raw);
+        call.confirmed(&ok);
+        let ack = call.in_dialog(&mut trunk, "ACK");
+        trunk.send(&ack).await;
+        Caller {
+            trunk,
+            call,
+            rtp,
+            server_rtp: answer.rtp(),
+            seq: 1,
+            ts: 8000,
+        }
+    }
+
+    /// The server's audio reaches the caller (a prompt or music).
+    async fn hears_audio(&self) {
+        let got = ua::listen(&self.rtp, Duration::from_millis(400)).await;
+        assert!(got.len() >= 10, "{} packets of prompt audio", got.len());
+        assert!(got.iter().all(|p| p.len() == 172 && p[1] & 0x7f == 8));
+    }
+
+    async fn key(&mut self, digit: char) {
+        self.ts = self.ts.wrapping_add(8000);
+        self.seq = send_dtmf(
+            &self.rtp,
+            self.server_rtp,
+            101,
+            digit,
+            0x5eed,
+            self.seq,
+            self.ts,
+        )
+        .await;
+    }
+
+    /// The server's BYE (the menu or the survey hung up politely).
+    async fn hung_up_by_server(&mut self) {
+        let bye = self
+            .trunk
+            .wait_for("BYE", WAIT, |m| m.method() == Some("BYE"))
+            .await;
+        call_setup::ok_to(&mut self.trunk, &bye).await;
+    }
+}
+
+/// Waits until the supervisor's view of the call shows `phase`.
+async fn wait_phase(server: &TestServer, phase: &str) -> Value {
+    let token = server.login("9001", "demo-9001-change-me").await;
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        let (_, calls) = http(server, &token, reqwest::Method::GET, "/api/calls", None).await;
+        if let Some(id) = calls["live"][0]["id"].as_str() {
+            let (status, call) = http(
+                server,
+                &token,
+                reqwest::Method::GET,
+                &format!("/api/calls/{id}"),
+                None,
+            )
+            .await;
+            if status == 200 && call["ivr"]["phase"] == phase {
+                return call;
+            }
+            last = call;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the call never reached phase {phase}: {last}");
+}
+
+/// The INVITE an agent phone gets, answered with 200 and ACKed.
+async fn answer(phone: &mut SipUa) -> (Msg, String) {
+    let inv = phone
+        .wait_for("INVITE", WAIT, |m| m.method() == Some("INVITE"))
+        .await;
+    let rtp = rtp_socket(TRUNK_IP).await;
+    let offer = SdpAudio::parse(inv.body());
+    let answer = sdp(local(&rtp), &[(8, "PCMA")], offer.pt_of("TELEPHONE-EVENT"));
+    let tag = phone.fresh("ag");
+    let contact = format!("Contact: <{}>\r\n", phone.contact(phone.name));
+    phone
+        .send(&inv.response(200, "OK", &tag, &contact, &answer))
+        .await;
+    phone.request("ACK").await;
+    (inv, tag)
+}
+
+async fn supervisor_get(server: &TestServer, path: &str) -> Value {
+    let token = server.login("9001", "demo-9001-change-me").await;
+    let (status, body) = http(server, &token, reqwest::Method::GET, path, None).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
+    let (server, _block) = server(|_| {}).await;
+    let mut mandarin = ready_agent(&server, "1001").await;
+    let mut cantonese = ready_agent(&server, "1003").await;
+    let mut caller = Caller::dial(&server, "12345").await;
+    caller.hears_audio().await;
+    caller.key('2').await;
+
+    let (inv, tag) = answer(&mut cantonese).await;
+    assert!(
+        mandarin.drain(Duration::from_millis(100)).await.is_empty(),
+        "the Mandarin-only agent is not rung"
+    );
+    // The screen pop: the caller's language and menu path.
+    let token = server.login("1003", &password("1003")).await;
+    let (_, calls) = http(&server, &token, reqwest::Method::GET, "/api/calls", None).await;
+    let id = calls["live"][0]["id"]
+        .as_str()
+        .expect("a live call")
+        .to_owned();
+    let (status, call) = http(
+        &server,
+        &token,
+        reqwest::Method::GET,
+        &format!("/api/calls/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(call["agent"], "1003");
+    assert_eq!(call["ivr"]["language"], "yue", "{call}");
+    assert_eq!(call["ivr"]["queue"], "cantonese", "{call}");
+    let mandarin_token = server.login("1001", &password("1001")).await;
+    let (status, _) = http(
+        &server,
+        &mandarin_token,
+        reqwest::Method::GET,
+        &format!("/api/calls/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "another agent's call");
+    let agents = supervisor_get(&server, "/api/agents").await;
+    let a1003 = agents
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["id"] == "1003"))
+        .expect("1003 listed");
+    assert_eq!(a1003["state"], "on_call", "{a1003}");
+
+    // The agent hangs up first: the caller stays for the survey.
+    let mut dialog = ua::AgentDialog {
+        invite: inv,
+        local_tag: tag,
+        cseq: 0,
+    };
+    let bye = dialog.bye(&mut cantonese);
+    cantonese.send(&bye).await;
+    cantonese.response("BYE", 200).await;
+    wait_phase(&server, "survey").await;
+    caller.key('4').await;
+    caller.hung_up_by_server().await;
+
+    let mut surveys = Value::Null;
+    for _ in 0..100 {
+        surveys = supervisor_get(&server, "/api/surveys").await;
+        if surveys.as_array().is_some_and(|s| !s.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(surveys[0]["rating"], 4, "{surveys}");
+    assert_eq!(surveys[0]["agent_id"], "1003");
+    assert_eq!(surveys[0]["queue"], "cantonese");
+    assert_eq!(surveys[0]["stage"], "reception");
+    let queues = supervisor_get(&server, "/api/queues").await;
+    let q = queues
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "cantonese"))
+        .expect("cantonese queue");
+    assert_eq!(q["today"]["answered"], 1, "{q}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_agent_is_passed_over_after_the_ring_timeout() {
+    let (server, _block) = server(|c| {
+        for q in &mut c.queues {
+            q.ring_timeout_s = 2;
+        }
+    })
+    .await;
+    let mut a = ready_agent(&server, "1002").await;
+    let mut b = ready_agent(&server, "1003").await;
+    let mut caller = Caller::dial(&server, "12345").await;
+    caller.key('2').await;
+    // Whichever phone rings first stays silent (a 180 only).
+    let first = tokio::select! {
+        m = a.wait_for("INVITE", WAIT, |m| m.method() == Some("INVITE")) => (m, true),
+        m = b.wait_for("INVITE", WAIT, |m| m.method() == Some("INVITE")) => (m, false),
+    };
+    let (inv, first_is_a) = first;
+    let (silent, other) = if first_is_a {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    let tag = silent.fresh("r");
+    silent
+        .send(&inv.response(180, "Ringing", &tag, "", ""))
+        .await;
+    let cancel = silent
+        .wait_for("CANCEL", WAIT, |m| m.method() == Some("CANCEL"))
+        .await;
+    call_setup::ok_to(silent, &cancel).await;
+    silent
+        .send(&inv.response(487, "Request Terminated", &tag, "", ""))
+        .await;
+    answer(other).await;
+    let queues = supervisor_get(&server, "/api/queues").await;
+    let q = queues
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "cantonese"))
+        .expect("cantonese queue");
+    assert_eq!(q["today"]["answered"], 1, "{q}");
+    drop(caller);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_emergency_key_reaches_110_through_the_gateway() {
+    let mut gw = SipUa::bind("gateway", TRUNK_IP, "127.0.0.1:9".parse().expect("addr")).await;
+    let gw_addr = gw.local();
+    let (server, _block) = server(|c| {
+        c.emergency.gateway = Some(format!("sip:{{number}}@{gw_addr}"));
+    })
+    .await;
+    gw.server = server.sip;
+    let mut caller = Caller::dial(&server, "12345").await;
+    caller.hears_audio().await;
+    caller.key('0').await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    caller.key('1').await;
+    let inv = gw
+        .wait_for("INVITE", WAIT, |m| m.method() == Some("INVITE"))
+        .await;
+    assert!(
+        inv.request_uri().starts_with(&format!("sip:110@{gw_addr}")),
+        "{}",
+        inv.raw
+    );
+    let rtp = rtp_socket(TRUNK_IP).await;
+    let answer = sdp(local(&rtp), &[(8, "PCMA")], None);
+    let tag = gw.fresh("gw");
+    let contact = format!("Contact: <sip:110@{gw_addr}>\r\n");
+    gw.send(&inv.response(200, "OK", &tag, &contact, &answer))
+        .await;
+    gw.request("ACK").await;
+    let mut records = Value::Null;
+    for _ in 0..100 {
+        records = supervisor_get(&server, "/api/emergency-transfers").await;
+        if records.as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(records[0]["number"], "110", "{records}");
+    assert_eq!(records[0]["via"], "ivr");
+    assert_eq!(records[0]["outcome"], "connected");
+    let bye = caller.call.in_dialog(&mut caller.trunk, "BYE");
+    caller.trunk.send(&bye).await;
+    let bye = gw
+        .wait_for("BYE", WAIT, |m| m.method() == Some("BYE"))
+        .await;
+    call_setup::ok_to(&mut gw, &bye).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn with_nobody_logged_in_the_caller_leaves_a_callback_request() {
+    let (server, _block) = server(|_| {}).await;
+    let mut caller = Caller::dial(&server, "12345").await;
+    caller.key('1').await;
+    wait_phase(&server, "callback").await;
+    caller.key('1').await;
+    caller.hung_up_by_server().await;
+    let token = server.login("1001", &password("1001")).await;
+    let mut list = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = http(
+            &server,
+            &token,
+            reqwest::Method::GET,
+            "/api/callbacks?status=open",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        list = body;
+        if list.as_array().is_some_and(|l| !l.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(list[0]["number"], CALLER, "{list}");
+    assert_eq!(list[0]["reason"], "no_agents");
+    assert_eq!(list[0]["queue"], "general");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn agent_states_and_the_announcement_follow_the_roles() {
+    let (server, _block) = server(|_| {}).await;
+    let agent = server.login("1001", &password("1001")).await;
+    let sup = server.login("9001", "demo-9001-change-me").await;
+    let post = |token: &str, id: &str, body: Value| {
+        let token = token.to_owned();
+        let path = format!("/api/agents/{id}/state");
+        let server = &server;
+        async move { http(server, &token, reqwest::Method::POST, &path, Some(body)).await }
+    };
+    let (s, body) = post(
+        &agent,
+        "1001",
+        json!({"state": "not_ready", "reason": "break"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["state"], "not_ready");
+    assert_eq!(body["reason"], "break");
+    assert_eq!(body["registered"], false);
+    let (s, _) = post(&agent, "1002", json!({"state": "ready"})).await;
+    assert_eq!(s, 403, "an agent sets only its own state");
+    let (s, _) = post(&sup, "1002", json!({"state": "ready"})).await;
+    assert_eq!(s, 200, "a supervisor sets anyone's");
+    let (s, body) = post(&agent, "1001", json!({"state": "asleep"})).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) = post(&sup, "7777", json!({"state": "ready"})).await;
+    assert_eq!(s, 404);
+
+    let (s, _) = http(
+        &server,
+        &agent,
+        reqwest::Method::PUT,
+        "/api/announcement",
+        Some(json!({"prompt": "goodbye"})),
+    )
+    .await;
+    assert_eq!(s, 403, "agents cannot set the announcement");
+    let (s, body) = http(
+        &server,
+        &sup,
+        reqwest::Method::PUT,
+        "/api/announcement",
+        Some(json!({"prompt": "no-such-prompt"})),
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    let (s, body) = http(
+        &server,
+        &sup,
+        reqwest::Method::PUT,
+        "/api/announcement",
+        Some(json!({"prompt": "goodbye"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (_, body) = http(
+        &server,
+        &agent,
+        reqwest::Method::GET,
+        "/api/announcement",
+        None,
+    )
+    .await;
+    assert_eq!(body["prompt"], "goodbye");
+    let (s, _) = http(
+        &server,
+        &sup,
+        reqwest::Method::DELETE,
+        "/api/announcement",
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (_, body) = http(
+        &server,
+        &agent,
+        reqwest::Method::GET,
+        "/api/announcement",
+        None,
+    )
+    .await;
+    assert_eq!(body["prompt"], Value::Null);
+    let (s, _) = http(&server, &agent, reqwest::Method::GET, "/api/surveys", None).await;
+    assert_eq!(s, 403, "survey results are for supervisors");
+    server.stop().await;
+}
