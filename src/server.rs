@@ -22,6 +22,8 @@ pub struct Server {
     pub sip_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub metrics: Arc<Metrics>,
+    /// The SIP core (queries and the live event bus).
+    pub sip: sip_io::SipHandle,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -76,6 +78,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         sip_addr: sip.local_addr,
         http_addr,
         metrics,
+        sip: sip.handle,
         shutdown: shutdown_tx,
         tasks,
     })

@@ -206,6 +206,7 @@ async fn supervisor_get(server: &TestServer, path: &str) -> Value {
 #[tokio::test]
 async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
     let (server, _block) = server(|_| {}).await;
+    let mut bus = server.server.as_ref().expect("running").sip.subscribe();
     let mut mandarin = ready_agent(&server, "1001").await;
     let mut cantonese = ready_agent(&server, "1003").await;
     let mut caller = Caller::dial(&server, "12345").await;
@@ -284,6 +285,32 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
         .and_then(|a| a.iter().find(|x| x["name"] == "cantonese"))
         .expect("cantonese queue");
     assert_eq!(q["today"]["answered"], 1, "{q}");
+
+    // The live bus saw it all, in order, each event typed and versioned.
+    let mut seen = Vec::new();
+    while let Ok(ev) = bus.try_recv() {
+        assert_eq!(ev["v"], 1, "{ev}");
+        seen.push(ev);
+    }
+    let pos = |pred: &dyn Fn(&Value) -> bool| {
+        seen.iter()
+            .position(|e| pred(e))
+            .unwrap_or_else(|| panic!("missing event; bus: {seen:#?}"))
+    };
+    let ready = pos(&|e| {
+        e["type"] == "agent_state_changed" && e["agent"] == "1003" && e["state"]["state"] == "ready"
+    });
+    let offered = pos(&|e| e["type"] == "call_offered" && e["did"] == "12345");
+    let queued =
+        pos(&|e| e["type"] == "queue_changed" && e["queue"] == "cantonese" && e["waiting"] == 1);
+    let answered = pos(&|e| e["type"] == "call_answered" && e["agent"] == "1003");
+    let rated = pos(&|e| e["type"] == "survey_result" && e["rating"] == 4);
+    let ended = pos(&|e| e["type"] == "call_ended");
+    assert!(
+        ready < offered && offered < queued && queued < answered,
+        "{seen:#?}"
+    );
+    assert!(answered < rated && rated < ended, "{seen:#?}");
     server.stop().await;
 }
 

@@ -110,7 +110,9 @@ fn example_is_the_demo_the_contract_describes() {
         c.emergency.uri_for("119").as_deref(),
         Some("sip:119@127.0.0.1:5070")
     );
-    assert!(!c.survey.enabled);
+    // The demo shows the whole call path: menu, queue, agent, survey.
+    assert!(c.survey.enabled);
+    assert_eq!(c.hotline.routing, crate::Routing::Ivr);
     assert!(DEFAULT_TOML.contains("DEMO PASSWORDS"));
 }
 

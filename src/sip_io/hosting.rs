@@ -122,6 +122,13 @@ impl Core {
                         at_ms: epoch_ms(SystemTime::now()),
                     };
                     tracing::info!(call = %row.call_id, rating = ?row.rating, "survey result");
+                    self.emit(serde_json::json!({
+                        "type": "survey_result",
+                        "call": row.call_id,
+                        "agent": row.agent_id,
+                        "queue": row.queue,
+                        "rating": row.rating,
+                    }));
                     if let Some(r) = self.records.clone() {
                         tokio::spawn(async move {
                             if let Err(e) = r.insert_survey(&row).await {
@@ -157,8 +164,19 @@ impl Core {
         }
     }
 
-    /// ACD outputs for metrics and logs (the live event bus is issue 6's).
+    /// Puts an event on the live bus (nobody listening is fine).
+    fn emit(&self, mut event: serde_json::Value) {
+        if let Some(m) = event.as_object_mut() {
+            m.insert("v".into(), 1.into());
+        }
+        let _ = self.bus.send(Arc::new(event));
+    }
+
+    /// ACD outputs: the live bus, metrics and logs.
     fn publish(&mut self, o: &AcdOutput) {
+        if let Ok(v) = serde_json::to_value(o) {
+            self.emit(v);
+        }
         match o {
             AcdOutput::AgentStateChanged {
                 agent,
@@ -193,8 +211,11 @@ impl Core {
         }
     }
 
-    /// A call event for the contact centre.
+    /// A call event for the contact centre (and the live bus).
     pub(super) fn hosting_event(&mut self, ev: &CallEvent) {
+        if let Some(v) = call_event_json(ev) {
+            self.emit(v);
+        }
         if let Some(c) = self.centre.as_mut() {
             c.on_call_event(Instant::now(), ev);
             self.run_commands();
@@ -342,4 +363,43 @@ pub(super) fn build(config: &hotline_config::Config) -> anyhow::Result<Option<Co
     let mut centre = ContactCentre::new(Arc::new(menu), acd, config.survey.enabled, fallback);
     centre.set_local_time(Instant::now(), local_time());
     Ok(Some(centre))
+}
+
+/// The live-bus form of a call event (`None` for those not published).
+fn call_event_json(ev: &CallEvent) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match ev {
+        CallEvent::Arrived {
+            call,
+            caller_number,
+            did,
+            ..
+        } => {
+            json!({"type": "call_offered", "call": call.to_string(), "caller_number": caller_number, "did": did})
+        }
+        CallEvent::Ringing { call, agent } => {
+            json!({"type": "call_ringing", "call": call.to_string(), "agent": agent})
+        }
+        CallEvent::Answered { call, agent, .. } => {
+            json!({"type": "call_answered", "call": call.to_string(), "agent": agent})
+        }
+        CallEvent::AgentLeft { call, agent, .. } => {
+            json!({"type": "agent_left_call", "call": call.to_string(), "agent": agent})
+        }
+        CallEvent::Transferred { call, number, .. } => {
+            json!({"type": "call_transferred", "call": call.to_string(), "number": number})
+        }
+        CallEvent::Ended {
+            call,
+            hangup_by,
+            reason,
+            ..
+        } => json!({
+            "type": "call_ended",
+            "call": call.to_string(),
+            "hangup_by": hangup_by.as_str(),
+            "reason": reason.as_str(),
+        }),
+        _ => return None,
+    })
 }

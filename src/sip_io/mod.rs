@@ -28,7 +28,7 @@ use hotline_sip::net::{Remote, Transport};
 use hotline_sip::registrar::{Account, RegistrarConfig, RegistrarEvent, UnregisterReason};
 use hotline_sip::transaction::TimerConfig;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use calls::CallBook;
@@ -137,9 +137,26 @@ pub struct LiveCall {
 #[derive(Debug, Clone)]
 pub struct SipHandle {
     core: mpsc::Sender<CoreInput>,
+    bus: broadcast::Sender<LiveEvent>,
 }
 
+/// One message of the live event bus: JSON with `"type"` and `"v"` (the
+/// format version). See [`SipHandle::subscribe`].
+pub type LiveEvent = Arc<serde_json::Value>;
+
+/// Events a slow subscriber may fall behind by before it loses some (it then
+/// gets `RecvError::Lagged` and should re-read the state).
+const BUS_CAPACITY: usize = 1024;
+
 impl SipHandle {
+    /// The live event bus: agent state and queue changes, calls offered,
+    /// ringing, answered, ended and transferred, survey results. A receiver
+    /// that falls behind by more than a thousand events is told it lagged;
+    /// the server never waits for a subscriber.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.bus.subscribe()
+    }
+
     /// The live registrations; empty if the SIP core has stopped.
     pub async fn bindings(&self) -> Vec<BindingSnapshot> {
         let (tx, rx) = oneshot::channel();
@@ -261,8 +278,10 @@ pub async fn start(
     ep_config.hosted = centre.is_some();
     let endpoint = Endpoint::new(ep_config, rand::random()).with_digest_algorithms(&algorithms);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+    let (bus, _) = broadcast::channel(BUS_CAPACITY);
     let handle = SipHandle {
         core: core_tx.clone(),
+        bus: bus.clone(),
     };
 
     let (media_tx, media_rx) = mpsc::channel(1024);
@@ -275,6 +294,7 @@ pub async fn start(
     let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
     let emergency = EmergencyRoutes::resolve(&config.emergency).await;
     let core = Core {
+        bus,
         centre,
         records,
         emergency,
@@ -398,6 +418,8 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
 
 struct Core {
     endpoint: Endpoint,
+    /// The live event bus (see [`SipHandle::subscribe`]).
+    bus: broadcast::Sender<LiveEvent>,
     /// Menus, queues and surveys (`[hotline] routing = "ivr"`).
     centre: Option<crate::contact::ContactCentre>,
     records: Option<crate::contact::records::ContactRecords>,
