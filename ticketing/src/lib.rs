@@ -44,6 +44,7 @@ pub mod knowledge;
 pub mod lifecycle;
 pub mod number;
 pub mod order;
+mod progress;
 pub mod redaction;
 pub mod rules;
 pub mod supervision;
