@@ -29,6 +29,71 @@
 //!
 //! Errors are one enum, [`DomainError`], whose [`DomainError::status`] is the
 //! HTTP status to answer with.
+//!
+//! # Example
+//!
+//! ```
+//! use hotline_ticketing::deadline::DeadlinePolicy;
+//! use hotline_ticketing::draft::open_order;
+//! use hotline_ticketing::knowledge::KnowledgePolicy;
+//! use hotline_ticketing::order::{Caller, Channel, ContactPreference, Links, Urgency};
+//! use hotline_ticketing::supervision::SupervisionPolicy;
+//! use hotline_ticketing::topic::{TopicCode, TopicTree};
+//! use hotline_ticketing::*;
+//! use time::macros::{date, datetime};
+//!
+//! let rules = TicketRules {
+//!     calendar: WorkingCalendar::weekdays_only(),
+//!     policy: DeadlinePolicy::default(),
+//!     topics: TopicTree::new([("urban", "城乡建设")])?,
+//!     order_prefix: "MM".into(),
+//!     knowledge: KnowledgePolicy::default(),
+//!     supervision: SupervisionPolicy::default(),
+//! };
+//! let details = OrderDetails {
+//!     channel: Channel::Phone,
+//!     caller: Caller {
+//!         name: None,
+//!         number: Some("13800138000".into()),
+//!         contact_preference: ContactPreference::Phone,
+//!         contact: None,
+//!     },
+//!     address: None,
+//!     category: Category::Help,
+//!     topic: TopicCode::new("urban"),
+//!     description: "路灯不亮".into(),
+//!     urgency: Urgency::Normal,
+//!     confidential: false,
+//!     complained_about: None,
+//!     links: Links::default(),
+//!     legal_deadline: None,
+//! };
+//! // Friday 6 March 2026, 19:00 in Maoming; the store gave sequence 42.
+//! let now = datetime!(2026-03-06 19:00 +8);
+//! let number = OrderNumber::new("MM", date!(2026 - 03 - 06), 42)?;
+//! let dispatch = Command::Dispatch {
+//!     lead: UnitId::new("urban-admin"),
+//!     co_handlers: vec![],
+//!     note: None,
+//! };
+//! let agent = Actor::new("1001", Role::Agent);
+//! let opened = open_order(number, details, Some(&dispatch), &agent, now, &rules)?;
+//! assert_eq!(opened.order.number.to_string(), "MM20260306000042");
+//! assert_eq!(opened.order.state, OrderState::Dispatched);
+//! // Help: 4 working days, the Friday of arrival not counted.
+//! assert_eq!(
+//!     opened.order.deadlines.complete_by,
+//!     Some(datetime!(2026-03-13 00:00 +8))
+//! );
+//!
+//! // Only the lead unit signs; anything else is refused with a status.
+//! let unit = Actor::unit_user("u-7", "urban-admin");
+//! let signed = apply(&opened.order, &Command::Sign, &unit, now, &rules)?;
+//! assert_eq!(signed.order.state, OrderState::Signed);
+//! let again = apply(&signed.order, &Command::Sign, &unit, now, &rules).unwrap_err();
+//! assert_eq!(again.status(), 409);
+//! # Ok::<(), DomainError>(())
+//! ```
 
 // In tests a failed unwrap is a failed test; the non-test build is still
 // checked for unwraps by `clippy --all-targets`.

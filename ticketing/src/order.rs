@@ -24,7 +24,7 @@ use crate::topic::{TopicCode, TopicTree};
 
 pub use crate::progress::{
     Assignment, Callback, Decision, DissatisfactionCause, Extension, HandlingResult,
-    MaterialRefusal, Outcome, Reply, ReturnRequest, SurveyRecord, SurveyStage,
+    MaterialRefusal, Outcome, Reply, ReturnRequest, SurveyRecord, SurveyStage, Timeliness,
 };
 
 /// Longest free text accepted in a description, reason or reply (characters).
@@ -328,6 +328,9 @@ pub struct WorkOrder {
     /// Deadlines currently running.
     #[serde(default)]
     pub deadlines: Deadlines,
+    /// Whether the steps done so far were on time.
+    #[serde(default)]
+    pub timeliness: Timeliness,
     /// Units that handed the order back with the hotline's approval.
     #[serde(default)]
     pub returned_by: Vec<UnitId>,
@@ -389,6 +392,7 @@ impl WorkOrder {
             legal_channel: None,
             assignment: None,
             deadlines: Deadlines::default(),
+            timeliness: Timeliness::default(),
             returned_by: Vec::new(),
             return_request: None,
             extension: None,

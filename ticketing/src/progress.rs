@@ -225,3 +225,23 @@ pub struct MaterialRefusal {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
+
+/// Whether each §17 step was done in time, judged against the deadline in
+/// force at the moment it was done (after an approved extension, the
+/// extended one). `None` until the step is done. Reports count on-time
+/// rates by unit from these flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeliness {
+    /// Signed within 24 h of dispatch.
+    #[serde(default)]
+    pub signed: Option<bool>,
+    /// Responded within 30 min of signing.
+    #[serde(default)]
+    pub responded: Option<bool>,
+    /// Completed by the completion deadline (the latest round's).
+    #[serde(default)]
+    pub completed: Option<bool>,
+    /// Replied within 1 working day of completion.
+    #[serde(default)]
+    pub replied: Option<bool>,
+}

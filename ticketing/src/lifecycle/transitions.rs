@@ -181,6 +181,7 @@ pub(super) fn step(
             }
             o.deadlines.respond_by =
                 Some(cal.add_minutes(now, policy.respond_within_minutes, policy.hour_basis));
+            o.timeliness.signed = on_time(now, o.deadlines.sign_by);
             let a = assignment(o, kind)?;
             a.signed_at = Some(now);
             a.signed_by = Some(actor.id.clone());
@@ -191,6 +192,7 @@ pub(super) fn step(
                 return invalid();
             }
             text("note", note, true)?;
+            o.timeliness.responded = on_time(now, o.deadlines.respond_by);
             assignment(o, kind)?.responded_at = Some(now);
             o.state = S::InProgress;
         }
@@ -302,6 +304,7 @@ pub(super) fn step(
             o.returned_by.push(lead);
             o.assignment = None;
             o.deadlines = Deadlines::default();
+            o.timeliness = Default::default();
             o.extension = None;
             o.state = S::Received;
         }
@@ -361,6 +364,8 @@ pub(super) fn step(
                 completed_by: actor.id.clone(),
             });
             o.reply = None;
+            o.timeliness.completed = on_time(now, o.deadlines.complete_by);
+            o.timeliness.replied = None;
             o.deadlines.reply_by = Some(cal.working_days_deadline(now, policy.reply_within_days));
             o.state = S::Completed;
         }
@@ -376,6 +381,7 @@ pub(super) fn step(
             if let Some(n) = note {
                 text("note", n, false)?;
             }
+            o.timeliness.replied = on_time(now, o.deadlines.reply_by);
             o.reply = Some(Reply {
                 citizen_informed: *citizen_informed,
                 feedback: feedback.clone(),
@@ -475,6 +481,11 @@ pub(super) fn step(
         }
     }
     Ok(effects)
+}
+
+/// Done at `now` against `deadline`: on time when not after it.
+fn on_time(now: OffsetDateTime, deadline: Option<OffsetDateTime>) -> Option<bool> {
+    deadline.map(|d| now <= d)
 }
 
 /// The order's assignment; every state past dispatch has one.
