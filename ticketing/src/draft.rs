@@ -210,6 +210,9 @@ impl Draft {
             });
         }
         text("call.call_id", &call.call_id, true)?;
+        let now = crate::calendar::utc(now);
+        let mut call = call;
+        call.answered_at = crate::calendar::utc(call.answered_at);
         Ok(Draft {
             id,
             call,
@@ -247,6 +250,8 @@ impl Draft {
                 "is not this draft's call",
             ));
         }
+        let mut linkage = linkage;
+        linkage.at = crate::calendar::utc(linkage.at);
         self.emergency.push(linkage);
         Ok(())
     }
@@ -306,6 +311,7 @@ impl Draft {
                 reason: "an emergency transfer was made: it needs an order (§14)".into(),
             });
         }
+        let now = crate::calendar::utc(now);
         let mut d = self.clone();
         d.status = DraftStatus::NoOrderNeeded {
             reason,
@@ -347,6 +353,7 @@ impl Draft {
             details.caller.number = self.call.caller_number.clone();
         }
         let opened = open_order(number, details, intake, actor, now, rules)?;
+        let now = crate::calendar::utc(now);
         let mut draft = self.clone();
         draft.status = DraftStatus::OrderOpened {
             number: opened.order.number.clone(),

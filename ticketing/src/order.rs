@@ -8,8 +8,10 @@
 //! Only [`crate::lifecycle::apply`] changes a `WorkOrder` after it is opened;
 //! the store persists what it returns.
 //!
-//! All timestamps are UTC instants, serialised as RFC 3339; the calendar
-//! turns them into local dates where the measures count days.
+//! All timestamps are stored in UTC and serialised as RFC 3339
+//! (`2026-03-06T16:00:00Z`), whatever offset the caller's `now` had, so that
+//! they compare correctly as text; the calendar turns them into local dates
+//! where the measures count days.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -379,6 +381,7 @@ impl WorkOrder {
         topics: &TopicTree,
     ) -> Result<WorkOrder> {
         details.validate(topics)?;
+        let now = crate::calendar::utc(now);
         Ok(WorkOrder {
             number,
             details,

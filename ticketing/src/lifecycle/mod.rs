@@ -92,6 +92,7 @@ pub fn apply(
     now: OffsetDateTime,
     rules: &TicketRules,
 ) -> Result<Transition> {
+    let now = crate::calendar::utc(now);
     let kind = command.kind();
     if !transitions::allowed(order.state, command) {
         return Err(DomainError::InvalidTransition {

@@ -391,8 +391,25 @@ fn failed_command_changes_nothing_and_history_is_complete() {
 
 #[test]
 fn serde_round_trips() {
+    fn timestamps(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() > 10 && s.as_bytes()[10] == b'T' => {
+                out.push(s.clone())
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| timestamps(v, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|v| timestamps(v, out)),
+            _ => {}
+        }
+    }
     for state in OrderState::ALL {
         let o = order_in(state);
+        let mut stamps = Vec::new();
+        timestamps(&serde_json::to_value(&o).unwrap(), &mut stamps);
+        assert!(!stamps.is_empty());
+        assert!(
+            stamps.iter().all(|s| s.ends_with('Z')),
+            "{state}: {stamps:?}"
+        );
         let json = serde_json::to_string(&o).unwrap();
         let back: crate::order::WorkOrder = serde_json::from_str(&json).unwrap();
         assert_eq!(back, o);
@@ -499,4 +516,40 @@ fn timeliness_is_judged_at_each_step() {
     };
     let o = step(&o, reply, &lead_user(), datetime!(2026-03-10 09:00 +8));
     assert_eq!(o.timeliness.replied, Some(false));
+}
+
+#[test]
+fn history_entry_json() {
+    let o = order_in(S::Dispatched);
+    let t = apply(
+        &o,
+        &Command::Sign,
+        &lead_user(),
+        datetime!(2026-03-02 10:00 +8),
+        &rules(),
+    )
+    .unwrap();
+    let v = serde_json::to_value(&t.entry).unwrap();
+    assert_eq!(v["command"], "sign");
+    assert_eq!(v["from"], "dispatched");
+    assert_eq!(v["to"], "signed");
+    assert_eq!(v["role"], "unit");
+    assert_eq!(v["unit"], LEAD);
+    // Stored in UTC whatever offset `now` had.
+    assert_eq!(v["at"], "2026-03-02T02:00:00Z");
+    let o = serde_json::to_value(&t.order).unwrap();
+    assert_eq!(o["deadlines"]["complete_by"], "2026-03-06T16:00:00Z");
+    assert_eq!(o["deadlines"]["respond_by"], "2026-03-02T02:30:00Z");
+    assert_eq!(v["detail"]["command"], "sign");
+    assert_eq!(serde_json::from_value::<HistoryEntry>(v).unwrap(), t.entry);
+    let e = serde_json::to_value(&t.effects).unwrap();
+    assert_eq!(e, serde_json::json!([]));
+    let fx = serde_json::to_value(Effect::NotifyUnits {
+        units: vec![UnitId::new(LEAD)],
+    })
+    .unwrap();
+    assert_eq!(
+        fx,
+        serde_json::json!({"effect": "notify_units", "units": [LEAD]})
+    );
 }

@@ -128,7 +128,9 @@ pub(super) fn step(
                 return invalid();
             }
             text("linkage.call_id", &linkage.call_id, true)?;
-            o.details.links.emergency = Some(linkage.clone());
+            let mut linkage = linkage.clone();
+            linkage.at = crate::calendar::utc(linkage.at);
+            o.details.links.emergency = Some(linkage);
             o.state = S::HandedToEmergency;
         }
         Command::Dispatch {
@@ -227,7 +229,7 @@ pub(super) fn step(
             o.extension = Some(Extension {
                 reason: reason.clone(),
                 measures: measures.clone(),
-                promised_by: *promised_by,
+                promised_by: crate::calendar::utc(*promised_by),
                 requested_at: now,
                 decision: Decision::Pending,
                 decision_note: None,
