@@ -25,6 +25,8 @@ mod state;
 mod transitions;
 
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod scenario_tests;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use crate::testkit::*;
 use OrderState as S;
 
 /// One valid sample of each command and the actor entitled to issue it.
-fn samples() -> Vec<(Command, Actor)> {
+pub(super) fn samples() -> Vec<(Command, Actor)> {
     vec![
         (
             Command::AnswerOnSpot {
