@@ -259,13 +259,13 @@ pub(super) fn step(
             ));
         }
         Command::RefuseExtension { note } => {
-            text("note", note, true)?;
             let Some(ext) = o.extension.as_mut() else {
                 return not_now("no extension was requested");
             };
             if ext.decision != Decision::Pending {
                 return not_now("the extension was already decided");
             }
+            text("note", note, true)?;
             ext.decision = Decision::Refused;
             ext.decision_note = Some(note.clone());
         }
@@ -314,10 +314,10 @@ pub(super) fn step(
             if state != S::ReturnRequested {
                 return invalid();
             }
-            text("note", note, true)?;
             let Some(r) = o.return_request.as_mut() else {
                 return not_now("no return was requested");
             };
+            text("note", note, true)?;
             r.decision = Decision::Refused;
             o.state = r.resume_state;
         }
@@ -475,10 +475,10 @@ pub(super) fn step(
             o.state = S::Archived;
         }
         Command::Recuse { user, reason } => {
-            text("reason", reason, true)?;
             if o.recused.contains(user) {
                 return not_now("already recused");
             }
+            text("reason", reason, true)?;
             o.recused.push(user.clone());
         }
     }
