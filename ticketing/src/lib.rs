@@ -30,6 +30,35 @@
 //! Errors are one enum, [`DomainError`], whose [`DomainError::status`] is the
 //! HTTP status to answer with.
 //!
+//! # What of §12–§30 is modelled here
+//!
+//! | measure | where |
+//! |---|---|
+//! | §12 channels and kinds of matter | [`order::Channel`], [`Category`] |
+//! | §13 refusal, reasons (一)–(七), explanation | [`lifecycle::RefusalReason`], `refuse` |
+//! | §14 emergencies passed on | [`emergency::EmergencyLinkage`], `hand_over_to_emergency`, [`draft::Draft::attach_emergency`] |
+//! | §15 every matter recorded, whole process on the order | [`draft`], [`WorkOrder`], [`HistoryEntry`] |
+//! | §16.1 answered on the spot | `answer_on_spot` with knowledge article ids |
+//! | §16.2–3 dispatch, lead and co-handling units | `dispatch`, [`order::Assignment`], [`lifecycle::authorize`] |
+//! | §16.4 legal procedures | [`lifecycle::LegalChannel`], `redirect_to_legal_channel` |
+//! | §17.1 sign 24 h, respond 30 min, 2/4/10 working days, stricter legal limit | [`deadline`], [`calendar`] |
+//! | §17.2 reply within 1 working day, "no reply wanted" | `reply`, [`order::ContactPreference::NoReply`] |
+//! | §17.4–5 one extension, same length, measures and date | `request_extension`, `approve_extension`, `refuse_extension` |
+//! | §17.6 cannot be done, written explanation | [`order::Outcome::CannotBeDone`] |
+//! | §17.7 return within 1 working day, reason and basis | `request_return`, `approve_return`, `refuse_return` |
+//! | §17.8 material refused | `note_material_refused` |
+//! | §18–§22 surveys, callback, redo, second survey final | `record_survey`, `record_callback`, [`order::SurveyRecord`] |
+//! | §24–§25 knowledge upload and fix deadlines | [`knowledge`] |
+//! | §26 (1)–(3) tiered supervision | [`supervision::sweep`] |
+//! | §29 no disclosure to the accused, recusal | [`redaction`], `recuse`, report dispatch rule |
+//! | §30 non-public results | [`redaction::public_view`], [`redaction::citizen_reply`] |
+//!
+//! Not modelled: §17.3 (30-minute answer script for province-wide service
+//! outages: an operational procedure, not an order step), §26 (4) "other
+//! matters" (a supervisor raises those by hand), §27 coordination meetings
+//! (only notes on the order), §23 and §28 publication and evaluation
+//! (reports, in the store and API).
+//!
 //! # Example
 //!
 //! ```
