@@ -37,7 +37,7 @@
 //! | §12 channels and kinds of matter | [`order::Channel`], [`Category`] |
 //! | §13 refusal, reasons (一)–(七), explanation | [`lifecycle::RefusalReason`], `refuse` |
 //! | §14 emergencies passed on | [`emergency::EmergencyLinkage`], `hand_over_to_emergency`, [`draft::Draft::attach_emergency`] |
-//! | §15 every matter recorded, whole process on the order | [`draft`], [`WorkOrder`], [`HistoryEntry`] |
+//! | §15 every matter recorded, whole process on the order | [`draft`], [`WorkOrder`], [`HistoryEntry`], `link_call` for later calls |
 //! | §16.1 answered on the spot | `answer_on_spot` with knowledge article ids |
 //! | §16.2–3 dispatch, lead and co-handling units | `dispatch`, [`order::Assignment`], [`lifecycle::authorize`] |
 //! | §16.4 legal procedures | [`lifecycle::LegalChannel`], `redirect_to_legal_channel` |

@@ -212,6 +212,15 @@ pub enum Command {
     },
     /// Archive a closed order.
     Archive,
+    /// Link a later call about the order (the citizen calling back to ask
+    /// or add something) and its recording. No state change.
+    LinkCall {
+        /// SIP Call-ID.
+        call_id: String,
+        /// The call's recording, if recorded.
+        #[serde(default)]
+        recording_id: Option<String>,
+    },
     /// Recuse a member of staff (§29): they can no longer see or act on the
     /// order.
     Recuse {
@@ -272,6 +281,8 @@ pub enum CommandKind {
     Archive,
     /// [`Command::Recuse`].
     Recuse,
+    /// [`Command::LinkCall`].
+    LinkCall,
 }
 
 impl CommandKind {
@@ -301,6 +312,7 @@ impl CommandKind {
             CommandKind::Close => "close",
             CommandKind::Archive => "archive",
             CommandKind::Recuse => "recuse",
+            CommandKind::LinkCall => "link_call",
         }
     }
 }
@@ -337,6 +349,7 @@ impl Command {
             Command::Close { .. } => CommandKind::Close,
             Command::Archive => CommandKind::Archive,
             Command::Recuse { .. } => CommandKind::Recuse,
+            Command::LinkCall { .. } => CommandKind::LinkCall,
         }
     }
 
@@ -449,6 +462,10 @@ pub(super) fn placeholders(state: super::OrderState, me: &UserId) -> Vec<Command
         Command::Recuse {
             user: me.clone(),
             reason: s(),
+        },
+        Command::LinkCall {
+            call_id: s(),
+            recording_id: None,
         },
     ]
 }

@@ -114,7 +114,7 @@ fn check(o: &WorkOrder, entries: &[HistoryEntry]) {
 type Steps = Vec<(usize, usize, i64)>;
 
 fn steps() -> impl Strategy<Value = (Steps, usize)> {
-    (vec((0usize..25, 0usize..10, 0i64..3000), 1..80), 0usize..6)
+    (vec((0usize..26, 0usize..10, 0i64..3000), 1..80), 0usize..6)
 }
 
 /// Run one walk, checking everything; returns the states visited. A step

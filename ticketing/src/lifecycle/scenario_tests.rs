@@ -280,6 +280,29 @@ fn only_the_lead_completes_and_cannot_be_done_needs_a_written_note() {
 }
 
 #[test]
+fn a_later_call_is_linked_once() {
+    let o = order_in(S::Completed);
+    let link = Command::LinkCall {
+        call_id: "callback-2@sbc".into(),
+        recording_id: Some("rec-9".into()),
+    };
+    let o = step(&o, link.clone(), &system(), T0 + Duration::hours(1));
+    let o = step(&o, link, &agent(), T0 + Duration::hours(2));
+    assert_eq!(o.state, S::Completed);
+    assert_eq!(
+        o.details.links.call_ids,
+        ["call-abc@hotline", "callback-2@sbc"]
+    );
+    assert_eq!(o.details.links.recording_ids, ["rec-0001", "rec-9"]);
+    let empty = Command::LinkCall {
+        call_id: " ".into(),
+        recording_id: None,
+    };
+    let e = apply(&o, &empty, &agent(), T0, &rules()).unwrap_err();
+    assert_eq!(e.field(), Some("call_id"));
+}
+
+#[test]
 fn material_refusal_is_noted_and_handling_goes_on() {
     let o = order_in(S::InProgress);
     let o = step(

@@ -130,6 +130,13 @@ pub(super) fn samples() -> Vec<(Command, Actor)> {
             },
             supervisor(),
         ),
+        (
+            Command::LinkCall {
+                call_id: "callback-2@sbc".into(),
+                recording_id: Some("rec-9".into()),
+            },
+            system(),
+        ),
     ]
 }
 
@@ -140,7 +147,7 @@ fn expected(state: OrderState, kind: CommandKind) -> Option<OrderState> {
     let same = Some(state);
     match (state, kind) {
         (S::Archived, _) => None,
-        (_, K::AddNote | K::Recuse) => same,
+        (_, K::AddNote | K::Recuse | K::LinkCall) => same,
         (S::Received, K::AnswerOnSpot) => Some(S::AnsweredOnSpot),
         (S::Received, K::Refuse) => Some(S::Refused),
         (S::Received, K::RedirectToLegalChannel) => Some(S::RedirectedToLegalChannel),
@@ -229,9 +236,9 @@ fn every_state_command_pair() {
             }
         }
     }
-    // 15 states × 22 commands.
-    assert_eq!(allowed + refused, 15 * 22);
-    assert_eq!(allowed, 59, "allowed transitions");
+    // 15 states × 23 commands.
+    assert_eq!(allowed + refused, 15 * 23);
+    assert_eq!(allowed, 59 + 14, "allowed transitions");
 }
 
 #[test]
@@ -298,6 +305,7 @@ fn roles_and_units() {
         (S::Surveyed, 19, &["agent", "supervisor", "system"]),
         (S::Closed, 20, &["supervisor", "admin", "system"]),
         (S::InProgress, 21, &["supervisor", "admin"]),
+        (S::Closed, 22, &["agent", "supervisor", "system"]),
     ];
     for (state, i, may) in table {
         let (command, _) = samples().swap_remove(*i);
@@ -474,7 +482,7 @@ fn available_commands_match_apply() {
     );
     assert_eq!(
         available(&order_in(S::Replied), &system()),
-        [K::RecordSurvey, K::Close, K::Recuse]
+        [K::RecordSurvey, K::Close, K::Recuse, K::LinkCall]
     );
 }
 

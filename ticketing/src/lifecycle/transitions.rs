@@ -56,7 +56,9 @@ pub(super) fn allowed(state: OrderState, command: &Command) -> bool {
                 | S::Surveyed
         ),
         Command::Archive => state == S::Closed,
-        Command::AddNote { .. } | Command::Recuse { .. } => state != S::Archived,
+        Command::AddNote { .. } | Command::Recuse { .. } | Command::LinkCall { .. } => {
+            state != S::Archived
+        }
     }
 }
 
@@ -473,6 +475,22 @@ pub(super) fn step(
                 return invalid();
             }
             o.state = S::Archived;
+        }
+        Command::LinkCall {
+            call_id,
+            recording_id,
+        } => {
+            text("call_id", call_id, true)?;
+            let links = &mut o.details.links;
+            if !links.call_ids.contains(call_id) {
+                links.call_ids.push(call_id.clone());
+            }
+            if let Some(r) = recording_id {
+                text("recording_id", r, true)?;
+                if !links.recording_ids.contains(r) {
+                    links.recording_ids.push(r.clone());
+                }
+            }
         }
         Command::Recuse { user, reason } => {
             if o.recused.contains(user) {
