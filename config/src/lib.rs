@@ -2,7 +2,8 @@
 //!
 //! This crate owns the configuration *file format*: the TOML keys of the
 //! external contract (`[sip]`, `[http]`, `[storage]`, `[hotline]`,
-//! `[[agents]]`, `[[queues]]`, `[emergency]`, `[ivr]`, `[survey]`), their
+//! `[[agents]]`, `[[queues]]`, `[emergency]`, `[ivr]`, `[survey]`,
+//! `[calendar]`, `[tickets]`), their
 //! defaults, the `HOTLINE_*` environment overrides and the checks that a file
 //! makes sense. It does no I/O beyond reading the file it is asked to load and
 //! knows nothing about sockets or databases.
@@ -86,6 +87,7 @@ mod env;
 mod ivr;
 mod queues;
 mod sections;
+mod tickets;
 mod validate;
 
 pub use env::{
@@ -101,6 +103,10 @@ pub use queues::{
 pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
     PortRange, Role, Routing, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+};
+pub use tickets::{
+    CalendarConfig, CalendarDate, CompletionDaysConfig, DateSpan, HourBasis, TicketsConfig,
+    TopicConfig, UtcOffset, Weekday as CalendarWeekday,
 };
 pub use validate::ValidationError;
 
@@ -183,6 +189,10 @@ pub struct Config {
     pub survey: SurveyConfig,
     /// `[acd]`
     pub acd: AcdConfig,
+    /// `[calendar]`
+    pub calendar: CalendarConfig,
+    /// `[tickets]`
+    pub tickets: TicketsConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`

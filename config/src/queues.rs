@@ -210,23 +210,31 @@ impl Default for ShiftConfig {
     }
 }
 
-/// A day of the week, written `"mon"` … `"sun"`.
+/// A day of the week, written `"mon"` … `"sun"` (the full English name is
+/// accepted too, as in `[calendar] weekend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Weekday {
     /// Monday
+    #[serde(alias = "monday")]
     Mon,
     /// Tuesday
+    #[serde(alias = "tuesday")]
     Tue,
     /// Wednesday
+    #[serde(alias = "wednesday")]
     Wed,
     /// Thursday
+    #[serde(alias = "thursday")]
     Thu,
     /// Friday
+    #[serde(alias = "friday")]
     Fri,
     /// Saturday
+    #[serde(alias = "saturday")]
     Sat,
     /// Sunday
+    #[serde(alias = "sunday")]
     Sun,
 }
 
@@ -496,8 +504,14 @@ mod tests {
         assert_eq!(s[1].days.len(), 7);
         assert_eq!((s[1].hours.start_min, s[1].hours.end_min), (0, 24 * 60));
         assert!(c.validate().is_ok());
+        // The full name is accepted too (as in [calendar] weekend); a typo is not.
+        let full = Config::from_toml(
+            "[[queues]]\nname = \"q\"\nshifts = [{ days = [\"monday\"] }]\n",
+        )
+        .expect("full day name");
+        assert_eq!(full.queues[0].shifts[0].days, [Weekday::Mon]);
         assert!(Config::from_toml(
-            "[[queues]]\nname = \"q\"\nshifts = [{ days = [\"monday\"] }]\n"
+            "[[queues]]\nname = \"q\"\nshifts = [{ days = [\"mondey\"] }]\n"
         )
         .is_err());
     }
