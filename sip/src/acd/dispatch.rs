@@ -36,6 +36,7 @@ impl Acd {
             seq,
             queue: q,
             bonus: Default::default(),
+            max_bonus: 0,
             wanted,
             first_enqueued: now,
             ringing: Vec::new(),
@@ -70,6 +71,12 @@ impl Acd {
         };
         call.queue = q;
         call.bonus = call.wanted.minus(&queue.required);
+        call.max_bonus = call
+            .bonus
+            .entries()
+            .iter()
+            .map(|&(id, _)| u32::from(self.max_level.get(usize::from(id)).copied().unwrap_or(0)))
+            .sum();
         call.tried.clear();
         call.overflow_at = queue.overflow.map(|(_, after)| now + after);
         call.max_wait_at = queue.s.max_wait.map(|m| call.first_enqueued + m);
@@ -126,13 +133,12 @@ impl Acd {
                 continue;
             };
             let agents = &self.agents;
-            let max_bonus = 9 * count(call.bonus.len());
             pick(
                 queue.s.strategy,
                 &queue.avail,
                 &call.tried,
                 |a| agents[a as usize].skills.score(&call.bonus),
-                max_bonus,
+                call.max_bonus,
                 &mut self.scratch,
             );
             if self.scratch.is_empty() {
