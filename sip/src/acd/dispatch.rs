@@ -167,7 +167,10 @@ impl Acd {
                     .map(|&(seq, id)| (seq, id, q))
             })
             .min();
-        let Some((_, id, q)) = best else { return };
+        let Some((_, id, q)) = best else {
+            self.join_ring_all(now, a);
+            return;
+        };
         if self.queues[q].s.strategy == Strategy::RingAll {
             self.dispatch_queue(now, q);
         } else {
@@ -175,6 +178,31 @@ impl Acd {
         }
     }
 
+    /// `ring_all` rings every available agent: one who becomes available
+    /// while a call rings others (and no call is unassigned) joins that ring
+    /// for the time it has left.
+    fn join_ring_all(&mut self, now: Instant, a: AgentIx) {
+        let calls = &self.calls;
+        let target = self.agents[a as usize]
+            .in_sets
+            .iter()
+            .filter(|&&(q, _)| self.queues[q].s.strategy == Strategy::RingAll)
+            .filter_map(|&(q, _)| {
+                // No call is unassigned here, so every waiting call rings:
+                // the first one is found at once.
+                self.queues[q]
+                    .waiting
+                    .iter()
+                    .find(|(_, id)| calls.get(id).is_some_and(|c| !c.ringing.is_empty()))
+                    .map(|&(seq, id)| (seq, id))
+            })
+            .min();
+        if let Some((_, id)) = target {
+            self.ring(now, id, &[a]);
+        }
+    }
+
+    /// Ring `agents` for the call; a call already ringing keeps its deadline.
     fn ring(&mut self, now: Instant, id: CallId, agents: &[AgentIx]) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -182,10 +210,15 @@ impl Acd {
         let q = call.queue;
         let queue = &mut self.queues[q];
         queue.unassigned.remove(&(call.seq, id));
-        let deadline = now + queue.s.ring_timeout;
+        let starts = call.ringing.is_empty();
+        if starts {
+            call.ring_deadline = Some(now + queue.s.ring_timeout);
+        }
+        let deadline = call.ring_deadline;
         call.ringing.extend_from_slice(agents);
-        call.ring_deadline = Some(deadline);
-        self.push_timer(deadline, Timer::Ring(id));
+        if let Some(deadline) = deadline.filter(|_| starts) {
+            self.push_timer(deadline, Timer::Ring(id));
+        }
         self.out.push_back(AcdOutput::Ring {
             call: id,
             queue: self.queues[q].s.name.clone(),
