@@ -160,6 +160,12 @@ impl Acd {
         }
     }
 
+    /// Same as [`poll_timeout`](Self::poll_timeout).
+    #[must_use]
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.poll_timeout()
+    }
+
     /// Run every deadline up to `now`: ring timeouts, wrap-ups,
     /// announcements, overflow, maximum wait, shift changes, day rollover.
     pub fn handle_timeout(&mut self, now: Instant) {
