@@ -50,15 +50,19 @@ impl Acd {
         };
         self.calls.insert(id, call);
         self.enter_queue(now, id, q);
-        if let Some(interval) = self.queues[q].s.announce_interval {
-            let still_waiting = self.calls.get(&id).is_some_and(|c| c.ringing.is_empty());
-            if still_waiting {
-                self.announce(id);
-            }
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.announce_at = Some(now + interval);
-                self.push_timer(now + interval, Timer::Announce(id));
-            }
+        // The call may have been rung, moved to the overflow queue or
+        // offered a callback already: announce where it is, if it waits.
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(interval) = self.queues[call.queue].s.announce_interval else {
+            return;
+        };
+        call.announce_at = Some(now + interval);
+        let ringing = !call.ringing.is_empty();
+        self.push_timer(now + interval, Timer::Announce(id));
+        if !ringing {
+            self.announce(id);
         }
     }
 
@@ -467,6 +471,14 @@ impl Acd {
         });
         self.queue_changed(now, from);
         self.enter_queue(now, id, to);
+        // From a queue without announcements to one with them: start.
+        if let Some(call) = self.calls.get_mut(&id) {
+            let interval = self.queues[call.queue].s.announce_interval;
+            if let (None, Some(interval)) = (call.announce_at, interval) {
+                call.announce_at = Some(now + interval);
+                self.push_timer(now + interval, Timer::Announce(id));
+            }
+        }
     }
 
     pub(crate) fn announce(&mut self, id: CallId) {
