@@ -36,6 +36,7 @@ impl Acd {
             seq,
             queue: q,
             bonus: Default::default(),
+            max_bonus: 0,
             wanted,
             first_enqueued: now,
             ringing: Vec::new(),
@@ -49,15 +50,19 @@ impl Acd {
         };
         self.calls.insert(id, call);
         self.enter_queue(now, id, q);
-        if let Some(interval) = self.queues[q].s.announce_interval {
-            let still_waiting = self.calls.get(&id).is_some_and(|c| c.ringing.is_empty());
-            if still_waiting {
-                self.announce(id);
-            }
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.announce_at = Some(now + interval);
-                self.push_timer(now + interval, Timer::Announce(id));
-            }
+        // The call may have been rung, moved to the overflow queue or
+        // offered a callback already: announce where it is, if it waits.
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(interval) = self.queues[call.queue].s.announce_interval else {
+            return;
+        };
+        call.announce_at = Some(now + interval);
+        let ringing = !call.ringing.is_empty();
+        self.push_timer(now + interval, Timer::Announce(id));
+        if !ringing {
+            self.announce(id);
         }
     }
 
@@ -70,6 +75,12 @@ impl Acd {
         };
         call.queue = q;
         call.bonus = call.wanted.minus(&queue.required);
+        call.max_bonus = call
+            .bonus
+            .entries()
+            .iter()
+            .map(|&(id, _)| u32::from(self.max_level.get(usize::from(id)).copied().unwrap_or(0)))
+            .sum();
         call.tried.clear();
         call.overflow_at = queue.overflow.map(|(_, after)| now + after);
         call.max_wait_at = queue.s.max_wait.map(|m| call.first_enqueued + m);
@@ -126,13 +137,12 @@ impl Acd {
                 continue;
             };
             let agents = &self.agents;
-            let max_bonus = 9 * count(call.bonus.len());
             pick(
                 queue.s.strategy,
                 &queue.avail,
                 &call.tried,
                 |a| agents[a as usize].skills.score(&call.bonus),
-                max_bonus,
+                call.max_bonus,
                 &mut self.scratch,
             );
             if self.scratch.is_empty() {
@@ -161,7 +171,10 @@ impl Acd {
                     .map(|&(seq, id)| (seq, id, q))
             })
             .min();
-        let Some((_, id, q)) = best else { return };
+        let Some((_, id, q)) = best else {
+            self.join_ring_all(now, a);
+            return;
+        };
         if self.queues[q].s.strategy == Strategy::RingAll {
             self.dispatch_queue(now, q);
         } else {
@@ -169,6 +182,31 @@ impl Acd {
         }
     }
 
+    /// `ring_all` rings every available agent: one who becomes available
+    /// while a call rings others (and no call is unassigned) joins that ring
+    /// for the time it has left.
+    fn join_ring_all(&mut self, now: Instant, a: AgentIx) {
+        let calls = &self.calls;
+        let target = self.agents[a as usize]
+            .in_sets
+            .iter()
+            .filter(|&&(q, _)| self.queues[q].s.strategy == Strategy::RingAll)
+            .filter_map(|&(q, _)| {
+                // No call is unassigned here, so every waiting call rings:
+                // the first one is found at once.
+                self.queues[q]
+                    .waiting
+                    .iter()
+                    .find(|(_, id)| calls.get(id).is_some_and(|c| !c.ringing.is_empty()))
+                    .map(|&(seq, id)| (seq, id))
+            })
+            .min();
+        if let Some((_, id)) = target {
+            self.ring(now, id, &[a]);
+        }
+    }
+
+    /// Ring `agents` for the call; a call already ringing keeps its deadline.
     fn ring(&mut self, now: Instant, id: CallId, agents: &[AgentIx]) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -176,10 +214,15 @@ impl Acd {
         let q = call.queue;
         let queue = &mut self.queues[q];
         queue.unassigned.remove(&(call.seq, id));
-        let deadline = now + queue.s.ring_timeout;
+        let starts = call.ringing.is_empty();
+        if starts {
+            call.ring_deadline = Some(now + queue.s.ring_timeout);
+        }
+        let deadline = call.ring_deadline;
         call.ringing.extend_from_slice(agents);
-        call.ring_deadline = Some(deadline);
-        self.push_timer(deadline, Timer::Ring(id));
+        if let Some(deadline) = deadline.filter(|_| starts) {
+            self.push_timer(deadline, Timer::Ring(id));
+        }
         self.out.push_back(AcdOutput::Ring {
             call: id,
             queue: self.queues[q].s.name.clone(),
@@ -428,6 +471,14 @@ impl Acd {
         });
         self.queue_changed(now, from);
         self.enter_queue(now, id, to);
+        // From a queue without announcements to one with them: start.
+        if let Some(call) = self.calls.get_mut(&id) {
+            let interval = self.queues[call.queue].s.announce_interval;
+            if let (None, Some(interval)) = (call.announce_at, interval) {
+                call.announce_at = Some(now + interval);
+                self.push_timer(now + interval, Timer::Announce(id));
+            }
+        }
     }
 
     pub(crate) fn announce(&mut self, id: CallId) {

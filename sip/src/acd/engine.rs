@@ -36,6 +36,9 @@ pub struct Acd {
     pub(crate) clock_wake: Option<Instant>,
     pub(crate) previous_day: Option<DayReport>,
     pub(crate) scratch: Vec<AgentIx>,
+    /// By skill id: the highest level any agent has (bounds the
+    /// `skills_weighted` walk).
+    pub(crate) max_level: Vec<u8>,
 }
 
 impl Acd {
@@ -55,6 +58,16 @@ impl Acd {
                 return Err(bad(format!("agent {:?} is listed twice", a.id)));
             }
             agents.push(Agent::new(a.id, set, now));
+        }
+        let mut max_level: Vec<u8> = Vec::new();
+        for agent in &agents {
+            for &(id, level) in agent.skills.entries() {
+                let id = usize::from(id);
+                if max_level.len() <= id {
+                    max_level.resize(id + 1, 0);
+                }
+                max_level[id] = max_level[id].max(level);
+            }
         }
         let mut queue_ix = HashMap::new();
         for (i, q) in settings.queues.iter().enumerate() {
@@ -125,6 +138,7 @@ impl Acd {
             clock_wake: None,
             previous_day: None,
             scratch: Vec::new(),
+            max_level,
         })
     }
 
@@ -144,6 +158,12 @@ impl Acd {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Same as [`poll_timeout`](Self::poll_timeout).
+    #[must_use]
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.poll_timeout()
     }
 
     /// Run every deadline up to `now`: ring timeouts, wrap-ups,

@@ -32,8 +32,9 @@
 //!   call of all the queues they serve; a new call is offered by its queue's
 //!   strategy ([`strategies`]). After a failed ring the call goes back to its
 //!   place and is offered to an agent who has not yet missed it, if any.
-//! - **Misses.** No answer (the queue's ring timeout, run by this engine),
-//!   busy and rejected all count as a miss; `max_no_answer` misses in a row
+//! - **Misses.** No answer (the queue's ring timeout, run by this engine, or
+//!   [`RingFailure::NoAnswer`] from the driver), busy, rejected and
+//!   unreachable all count as a miss; `max_no_answer` misses in a row
 //!   set the agent `not_ready` with reason `missed_call`. A ring cancelled
 //!   because another agent answered first (`ring_all`), or because the caller
 //!   left, is not a miss.

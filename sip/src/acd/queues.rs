@@ -113,6 +113,8 @@ pub(crate) struct Call {
     pub(crate) wanted: SkillSet,
     /// `wanted` minus the queue's own skills: the `skills_weighted` bonus.
     pub(crate) bonus: SkillSet,
+    /// The highest bonus any agent could get (sum of the best levels).
+    pub(crate) max_bonus: u32,
     pub(crate) first_enqueued: Instant,
     pub(crate) ringing: Vec<AgentIx>,
     pub(crate) ring_deadline: Option<Instant>,

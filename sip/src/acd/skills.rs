@@ -60,6 +60,11 @@ impl SkillSet {
             .sum()
     }
 
+    /// The skills and their levels.
+    pub(crate) fn entries(&self) -> &[(SkillId, u8)] {
+        &self.0
+    }
+
     /// The skills of this set that `other` lacks.
     pub(crate) fn minus(&self, other: &SkillSet) -> SkillSet {
         SkillSet(
@@ -69,10 +74,6 @@ impl SkillSet {
                 .filter(|&(id, _)| other.level(id) == 0)
                 .collect(),
         )
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
     }
 }
 
@@ -133,7 +134,7 @@ mod tests {
         assert!(agent.covers(&need2));
         assert!(!agent.covers(&need4));
         let wanted = t.lookup(["lang:yue", "biz:consumer", "biz:unknown"].into_iter());
-        assert_eq!(wanted.len(), 2);
+        assert_eq!(wanted.entries().len(), 2);
         assert_eq!(agent.score(&wanted), 4);
     }
 }

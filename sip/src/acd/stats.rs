@@ -16,6 +16,9 @@
 //! - `service_level` = answered within threshold ÷ (answered + abandoned);
 //! - `average_handle_time_s` = talk + wrap-up, per call whose wrap-up ended.
 //!
+//! Outcomes count on the day they happen: a call offered at 23:59 and
+//! answered at 00:01 is offered on one day and answered on the next.
+//!
 //! Per agent: calls answered, missed offers, talk time (of ended calls), and
 //! time in each state (wrap-up time is the time in `wrap_up`).
 

@@ -9,7 +9,7 @@
 //! | `longest_idle` | idle since (end of last wrap-up, or ready) — earliest first |
 //! | `round_robin` | the turn at which the queue last offered them a call — oldest first, then longest idle |
 //! | `fewest_calls` | calls answered today (all queues) — fewest first, then longest idle |
-//! | `ring_all` | every available agent rings; the first to answer takes the call |
+//! | `ring_all` | every available agent rings; the first to answer takes the call; an agent who becomes available during the ring joins it |
 //! | `skills_weighted` | sum of the agent's levels over the queue's skills and the caller's language and business line — highest first, then longest idle |
 //!
 //! The key is fixed while an agent is in the set (keys change only when the

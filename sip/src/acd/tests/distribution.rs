@@ -110,6 +110,35 @@ fn ring_all_rings_everyone_and_the_first_answer_wins() {
 }
 
 #[test]
+fn ring_all_adds_an_agent_who_becomes_available_during_the_ring() {
+    let mut h = three(Strategy::RingAll);
+    let now = h.now;
+    h.acd
+        .set_state(
+            now,
+            "c",
+            StateRequest::NotReady {
+                reason: NotReadyReason::Break,
+            },
+        )
+        .expect("known");
+    h.enqueue(1, "q");
+    assert_eq!(h.rings(), [ring(1, &["a", "b"])]);
+    h.advance(10);
+    h.ready("c");
+    assert_eq!(h.rings(), [ring(1, &["c"])]);
+    // The ring keeps its deadline: 20 s after it started, all three miss.
+    h.advance(10);
+    let cancelled = h
+        .take()
+        .iter()
+        .filter(|o| matches!(o, AcdOutput::CancelRing { .. }))
+        .count();
+    assert_eq!(cancelled, 3);
+    assert_eq!(h.agent("c").missed_in_row, 1);
+}
+
+#[test]
 fn skills_weighted_prefers_higher_levels_and_the_callers_needs() {
     let mut h = H::new(
         &[

@@ -2,6 +2,7 @@
 //! collects outputs, and one file per area.
 
 mod distribution;
+mod random_inputs;
 mod robustness;
 mod waiting;
 
