@@ -180,6 +180,8 @@ data_dir = "{work / "hotline-data"}"
 [hotline]
 numbers = [{{ number = "12345", queue = "general" }}]
 trusted_trunks = ["127.0.0.1/32"]
+# Every call rings the first free registered agent: no menu, queue or login.
+routing = "direct"
 
 {agents}[[queues]]
 name = "general"

@@ -58,7 +58,7 @@ use crate::message::{
     error_response, parse, ByteStr, HeaderName, Message, Method, ParseError, Request, Response, Uri,
 };
 use crate::net::Remote;
-use crate::registrar::{Registrar, RegistrarConfig, RegistrarEvent};
+use crate::registrar::{BindingView, Registrar, RegistrarConfig, RegistrarEvent};
 use crate::sdp::MediaCaps;
 use crate::transaction::{self, ServerKey, TimerConfig, TransactionLayer};
 
@@ -369,13 +369,10 @@ impl Endpoint {
             }
             // A call needs an agent: choose one now (the ACD's job, later).
             if let Some(call) = self.calls.poll_agent_request() {
-                let target = self.pick_agent(now, call).and_then(|user| {
-                    let binding = self.registrar.contacts_of(now, &user).into_iter().next()?;
-                    Some(AgentTarget {
-                        user,
-                        contact: binding.contact,
-                        remote: binding.source,
-                    })
+                let target = self.pick_agent(now, call).map(|binding| AgentTarget {
+                    user: binding.user,
+                    contact: binding.contact,
+                    remote: binding.source,
                 });
                 self.calls.assign(now, &mut self.transactions, call, target);
                 continue;
@@ -394,19 +391,21 @@ impl Endpoint {
         }
     }
 
-    /// The agent to offer `call` to, or `None` when nobody is left: the first
-    /// agent in user id order with a live binding that is neither on another
-    /// call nor already tried for this one; for an internal call only the agent
-    /// dialled. The ACD (queues, strategies, skills) replaces this function.
-    fn pick_agent(&self, now: Instant, call: CallId) -> Option<String> {
-        let candidates = match self.calls.internal_callee(call) {
-            Some(callee) => self.registrar.contacts_of(now, callee),
-            None => self.registrar.bindings(now),
-        };
-        candidates
-            .into_iter()
-            .map(|b| b.user)
-            .find(|user| !self.calls.is_busy(user) && !self.calls.has_tried(call, user))
+    /// The agent to offer `call` to, with the binding to ring (its first live
+    /// one), or `None` when nobody is left: the first agent in user id order
+    /// with a live binding that is neither on another call nor already tried
+    /// for this one; for an internal call only the agent dialled. The
+    /// registrar is walked in place (no copy of its bindings per call). The
+    /// ACD (queues, strategies, skills) replaces this function.
+    fn pick_agent(&self, now: Instant, call: CallId) -> Option<BindingView> {
+        let free = |user: &str| !self.calls.has_tried(call, user) && !self.calls.is_busy(user);
+        match self.calls.internal_callee(call) {
+            Some(callee) if free(callee) => {
+                self.registrar.contacts_of(now, callee).into_iter().next()
+            }
+            Some(_) => None,
+            None => self.registrar.first_live_user(now, free),
+        }
     }
 
     /// One output of the transaction layer.

@@ -6,7 +6,7 @@
 //! the phone asked for). Updates of one REGISTER are all-or-nothing (§10.3 step 6):
 //! [`BindingTable::apply`] checks every change before it makes any.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::net::Remote;
@@ -54,9 +54,11 @@ pub(super) struct Origin<'a> {
     pub(super) source: Remote,
 }
 
+/// Users are kept in id order (a `BTreeMap`), so the "first free agent in
+/// user id order" walk of call routing needs no sort and no copy.
 #[derive(Debug, Default)]
 pub(super) struct BindingTable {
-    by_user: HashMap<String, Vec<Binding>>,
+    by_user: BTreeMap<String, Vec<Binding>>,
     deadlines: Deadlines<(String, String)>,
 }
 
@@ -74,8 +76,22 @@ impl BindingTable {
             .filter(move |b| b.expires_at > now)
     }
 
+    /// Users with at least one binding (live or not yet purged), in id order.
     pub(super) fn users(&self) -> impl Iterator<Item = &str> + '_ {
         self.by_user.keys().map(String::as_str)
+    }
+
+    /// Per user in id order, the first of its bindings still live at `now`;
+    /// users with none are skipped.
+    pub(super) fn first_live_per_user(
+        &self,
+        now: Instant,
+    ) -> impl Iterator<Item = (&str, &Binding)> + '_ {
+        self.by_user.iter().filter_map(move |(user, list)| {
+            list.iter()
+                .find(|b| b.expires_at > now)
+                .map(|b| (user.as_str(), b))
+        })
     }
 
     /// Checks then commits `plan` for `user`.

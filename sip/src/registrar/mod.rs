@@ -473,12 +473,32 @@ impl Registrar {
 
     /// Every binding live at `now`, ordered by user, then registration order.
     pub fn bindings(&self, now: Instant) -> Vec<BindingView> {
-        let mut users: Vec<&str> = self.bindings.users().collect();
-        users.sort_unstable();
-        users
-            .into_iter()
+        self.bindings
+            .users()
             .flat_map(|u| self.contacts_of(now, u))
             .collect()
+    }
+
+    /// The first user, in user id order, that has a binding live at `now`
+    /// and that `accept` takes, with that user's first live binding (the one
+    /// [`Registrar::contacts_of`] lists first). Walks the table in place:
+    /// nothing is copied but the binding returned, so routing a call costs
+    /// no more than the users it skips.
+    pub fn first_live_user(
+        &self,
+        now: Instant,
+        mut accept: impl FnMut(&str) -> bool,
+    ) -> Option<BindingView> {
+        self.bindings
+            .first_live_per_user(now)
+            .find(|(user, _)| accept(user))
+            .map(|(user, b)| BindingView {
+                user: user.to_owned(),
+                contact: b.contact.clone(),
+                source: b.source,
+                expires_at: b.expires_at,
+                call_id: b.call_id.clone(),
+            })
     }
 
     /// The bindings of `user` live at `now`, in registration order.
