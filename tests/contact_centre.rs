@@ -532,5 +532,20 @@ async fn agent_states_and_the_announcement_follow_the_roles() {
     assert_eq!(body["prompt"], Value::Null);
     let (s, _) = http(&server, &agent, reqwest::Method::GET, "/api/surveys", None).await;
     assert_eq!(s, 403, "survey results are for supervisors");
+    let days = "/api/queues/days?from=2026-01-01&to=2026-12-31";
+    let (s, _) = http(&server, &agent, reqwest::Method::GET, days, None).await;
+    assert_eq!(s, 403, "daily statistics are for supervisors");
+    let (s, body) = http(&server, &sup, reqwest::Method::GET, days, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.as_array().is_some(), "{body}");
+    let (s, _) = http(
+        &server,
+        &sup,
+        reqwest::Method::GET,
+        "/api/queues/days?from=yesterday&to=2026-12-31",
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
     server.stop().await;
 }

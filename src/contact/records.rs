@@ -178,6 +178,43 @@ impl ContactRecords {
     }
 }
 
+impl ContactRecords {
+    /// Stores a closed day of the ACD's statistics (replacing an earlier copy
+    /// of the same date, e.g. after a clock correction).
+    pub async fn insert_day(
+        &self,
+        day: &str,
+        report_json: &str,
+        at_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM acd_days WHERE day = $1")
+            .bind(day)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO acd_days (day, report, closed_at_ms) VALUES ($1, $2, $3)")
+            .bind(day)
+            .bind(report_json)
+            .bind(at_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Closed days from `from` to `to` (inclusive, `YYYY-MM-DD`), oldest
+    /// first, as stored JSON.
+    pub async fn days(&self, from: &str, to: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT report FROM acd_days WHERE day >= $1 AND day <= $2 ORDER BY day LIMIT 400",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get("report")).collect()
+    }
+}
+
 fn survey_from_row(r: &AnyRow) -> Result<SurveyRow, sqlx::Error> {
     Ok(SurveyRow {
         id: r.try_get("id")?,
@@ -292,6 +329,24 @@ mod tests {
             outcome: "connected".into(),
             completed_at_ms: 9,
         };
+        r.insert_day("2026-11-24", "{\"date\":\"2026-11-24\"}", 1)
+            .await
+            .expect("day");
+        r.insert_day("2026-11-24", "{\"date\":\"2026-11-24\",\"v\":2}", 2)
+            .await
+            .expect("the same day again replaces it");
+        r.insert_day("2026-11-25", "{}", 3).await.expect("day");
+        assert_eq!(
+            r.days("2026-11-01", "2026-11-24").await.expect("days"),
+            ["{\"date\":\"2026-11-24\",\"v\":2}"]
+        );
+        assert_eq!(
+            r.days("2026-11-24", "2026-11-30")
+                .await
+                .expect("days")
+                .len(),
+            2
+        );
         r.insert_emergency(&e).await.expect("insert transfer");
         assert_eq!(
             r.list_emergency(Some("c3"), 10, 0).await.expect("list"),

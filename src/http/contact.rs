@@ -85,6 +85,43 @@ pub(super) async fn list_queues(
     Json(state.sip.queues().await)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DaysQuery {
+    /// First local date, `YYYY-MM-DD`.
+    from: String,
+    /// Last local date, `YYYY-MM-DD`.
+    to: String,
+}
+
+fn is_date(s: &str) -> bool {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+}
+
+/// `GET /api/queues/days?from=YYYY-MM-DD&to=YYYY-MM-DD` (supervisors): the
+/// closed days' statistics per queue and agent, oldest first (at most 400).
+pub(super) async fn list_days(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<DaysQuery>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    supervisor_only(&principal, "daily statistics")?;
+    if !is_date(&q.from) || !is_date(&q.to) {
+        return Err(ApiError::BadRequest(
+            "from and to are dates YYYY-MM-DD".into(),
+        ));
+    }
+    let days = records(&state)
+        .days(&q.from, &q.to)
+        .await
+        .map_err(|e| ApiError::internal("listing daily statistics", e))?;
+    Ok(Json(
+        days.iter()
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect(),
+    ))
+}
+
 #[derive(Debug, Serialize)]
 pub(super) struct CallView {
     #[serde(flatten)]

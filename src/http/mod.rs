@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agents", get(list_agents))
         .route("/api/agents/{id}/state", post(contact::set_state))
         .route("/api/queues", get(contact::list_queues))
+        .route("/api/queues/days", get(contact::list_days))
         .route("/api/calls", get(calls::list_calls))
         .route("/api/calls/{id}", get(contact::get_call))
         .route("/api/calls/{id}/transfer", post(calls::transfer_call))

@@ -207,6 +207,19 @@ impl Core {
             } => {
                 tracing::info!(%call, %queue, ?reason, "callback offered");
             }
+            AcdOutput::DayClosed(report) => {
+                tracing::info!(date = %report.date, "ACD day closed");
+                let json = serde_json::to_string(report).unwrap_or_default();
+                let day = report.date.clone();
+                if let Some(r) = self.records.clone() {
+                    tokio::spawn(async move {
+                        let at = epoch_ms(SystemTime::now());
+                        if let Err(e) = r.insert_day(&day, &json, at).await {
+                            tracing::error!(%day, "cannot store the day's statistics: {e}");
+                        }
+                    });
+                }
+            }
             _ => {}
         }
     }
