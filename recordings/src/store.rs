@@ -14,7 +14,10 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::recorder::RecordingSummary;
+
+mod batch;
 use crate::{Error, Result};
+pub use batch::CallRows;
 
 /// The workspace migrations (`/migrations`), embedded at build time. Run it
 /// once at start-up (as [`CallStore::connect`] does) before any store is
@@ -231,25 +234,7 @@ impl CallStore {
     /// # Errors
     /// Database errors, including a duplicate id or path.
     pub async fn insert_recording(&self, r: &RecordingRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO recordings (id, call_id, caller_number, agent_id, ticket_id, \
-             started_at_ms, ended_at_ms, duration_ms, path, size_bytes, sha256, dropped_frames) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&r.id)
-        .bind(&r.call_id)
-        .bind(&r.caller_number)
-        .bind(r.agent_id.as_deref())
-        .bind(r.ticket_id.as_deref())
-        .bind(r.started_at_ms)
-        .bind(r.ended_at_ms)
-        .bind(r.duration_ms)
-        .bind(&r.path)
-        .bind(r.size_bytes)
-        .bind(&r.sha256)
-        .bind(r.dropped_frames)
-        .execute(&self.pool)
-        .await?;
+        recording_insert(r).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -319,23 +304,7 @@ impl CallStore {
     /// # Errors
     /// Database errors, including a duplicate call id.
     pub async fn insert_cdr(&self, c: &Cdr) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO cdrs (call_id, caller_number, did, agent_id, arrived_at_ms, \
-             answered_at_ms, ended_at_ms, hangup_by, reason, recording_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&c.call_id)
-        .bind(&c.caller_number)
-        .bind(&c.did)
-        .bind(c.agent_id.as_deref())
-        .bind(c.arrived_at_ms)
-        .bind(c.answered_at_ms)
-        .bind(c.ended_at_ms)
-        .bind(c.hangup_by.as_str())
-        .bind(&c.reason)
-        .bind(c.recording_id.as_deref())
-        .execute(&self.pool)
-        .await?;
+        cdr_insert(c).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -428,6 +397,49 @@ impl CallStore {
         Ok(report)
     }
 }
+
+/// The `INSERT` of one `recordings` row, bound (shared with [`batch`]).
+fn recording_insert(r: &RecordingRow) -> AnyQuery<'_> {
+    sqlx::query(
+        "INSERT INTO recordings (id, call_id, caller_number, agent_id, ticket_id, \
+             started_at_ms, ended_at_ms, duration_ms, path, size_bytes, sha256, dropped_frames) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&r.id)
+    .bind(&r.call_id)
+    .bind(&r.caller_number)
+    .bind(r.agent_id.as_deref())
+    .bind(r.ticket_id.as_deref())
+    .bind(r.started_at_ms)
+    .bind(r.ended_at_ms)
+    .bind(r.duration_ms)
+    .bind(&r.path)
+    .bind(r.size_bytes)
+    .bind(&r.sha256)
+    .bind(r.dropped_frames)
+}
+
+/// The `INSERT` of one `cdrs` row, bound (shared with [`batch`]).
+fn cdr_insert(c: &Cdr) -> AnyQuery<'_> {
+    sqlx::query(
+        "INSERT INTO cdrs (call_id, caller_number, did, agent_id, arrived_at_ms, \
+             answered_at_ms, ended_at_ms, hangup_by, reason, recording_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&c.call_id)
+    .bind(&c.caller_number)
+    .bind(&c.did)
+    .bind(c.agent_id.as_deref())
+    .bind(c.arrived_at_ms)
+    .bind(c.answered_at_ms)
+    .bind(c.ended_at_ms)
+    .bind(c.hangup_by.as_str())
+    .bind(&c.reason)
+    .bind(c.recording_id.as_deref())
+}
+
+/// A bound query of the `Any` driver.
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Opens an `AnyPool`, creating a missing SQLite file and enabling WAL.
 ///
@@ -690,6 +702,55 @@ mod tests {
         .execute(s.pool())
         .await
         .expect_err("check constraint");
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_calls_is_written_and_a_bad_row_costs_only_its_call() {
+        on_every_backend("batch", |s, _| async move { batch_scenario(s).await }).await;
+    }
+
+    async fn batch_scenario(s: CallStore) {
+        let call = |id: &str, arrived: i64, recorded: bool| CallRows {
+            recording: recorded.then(|| rec(&format!("r-{id}"), id, arrived)),
+            cdr: cdr(id, arrived, recorded.then(|| format!("r-{id}")).as_deref()),
+        };
+        let first = [call("a", 1_000, true), call("b", 2_000, false)];
+        let errors = s.insert_calls(&first).await;
+        assert!(errors
+            .iter()
+            .all(|e| e.recording.is_none() && e.cdr.is_none()));
+        assert_eq!(
+            s.get_cdr("a").await.expect("get"),
+            Some(first[0].cdr.clone())
+        );
+        assert_eq!(
+            s.get_recording("r-a").await.expect("get"),
+            first[0].recording.clone()
+        );
+        assert_eq!(
+            s.get_cdr("b").await.expect("get"),
+            Some(first[1].cdr.clone())
+        );
+
+        // "c" reuses a's recording id: the batch fails as a whole and is
+        // written call by call; c keeps its CDR without the link, d is whole.
+        let mut c = call("c", 3_000, true);
+        if let Some(r) = c.recording.as_mut() {
+            r.id = "r-a".to_owned();
+        }
+        c.cdr.recording_id = Some("r-a-duplicate".to_owned());
+        let second = [c, call("d", 4_000, true)];
+        let errors = s.insert_calls(&second).await;
+        assert!(errors[0].recording.is_some() && errors[0].cdr.is_none());
+        assert!(errors[1].recording.is_none() && errors[1].cdr.is_none());
+        let c_cdr = s.get_cdr("c").await.expect("get").expect("c written");
+        assert_eq!(c_cdr.recording_id, None);
+        assert_eq!(
+            s.get_cdr("d").await.expect("get"),
+            Some(second[1].cdr.clone())
+        );
+        assert_eq!(s.list_cdrs(10, 0).await.expect("list").len(), 4);
+        assert_eq!(s.list_recordings(10, 0).await.expect("list").len(), 2);
     }
 
     #[tokio::test]

@@ -4,11 +4,19 @@
 //! rows once the media task has closed the recording.
 //!
 //! The recording row is written before the CDR because the CDR refers to it.
+//!
+//! The rows are written by one writer task ([`write_rows`]) fed by a channel:
+//! every call that finished while the previous batch was being written goes
+//! in the next one, in one transaction ([`CallStore::insert_calls`]). A lone
+//! call is written at once (nothing waits for a batch to fill); under load one
+//! commit (one `fsync` with SQLite) serves many calls. [`CallBook::flush`]
+//! closes the channel on shutdown and waits for the writer to drain it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hotline_recordings::store::CallRows;
 use hotline_recordings::{
     recording_id, CallMeta, CallStore, Cdr, HangupBy as CdrHangupBy, Recorder, RecorderConfig,
     RecorderHandle, RecordingRow,
@@ -60,7 +68,19 @@ pub(super) struct CallBook {
     /// Where a started recorder is handed back to the core.
     core: mpsc::Sender<CoreInput>,
     finalizers: Vec<JoinHandle<()>>,
+    /// The rows writer, started with the first finished call.
+    writer: Option<RowsWriter>,
 }
+
+/// The channel to the rows writer task, and that task.
+#[derive(Debug)]
+struct RowsWriter {
+    rows: mpsc::UnboundedSender<CallRows>,
+    task: JoinHandle<()>,
+}
+
+/// Most calls written in one transaction.
+const MAX_BATCH: usize = 256;
 
 impl CallBook {
     pub(super) fn new(
@@ -75,6 +95,7 @@ impl CallBook {
             recorder: RecorderConfig::default(),
             core,
             finalizers: Vec::new(),
+            writer: None,
         }
     }
 
@@ -186,20 +207,42 @@ impl CallBook {
             .collect();
         for id in ended {
             if let Some(record) = self.records.remove(&id) {
-                let store = self.store.clone();
+                let rows = self.rows_sender();
                 self.finalizers
-                    .push(tokio::spawn(finalize(id, record, store)));
+                    .push(tokio::spawn(finalize(id, record, rows)));
             }
         }
         self.finalizers.retain(|f| !f.is_finished());
     }
 
-    /// Waits for the finalizers still writing (on shutdown).
+    /// The channel to the rows writer (started on first use), or `None`
+    /// without a database.
+    fn rows_sender(&mut self) -> Option<mpsc::UnboundedSender<CallRows>> {
+        let store = self.store.as_ref()?;
+        let writer = self.writer.get_or_insert_with(|| {
+            let (rows, rx) = mpsc::unbounded_channel();
+            RowsWriter {
+                rows,
+                task: tokio::spawn(write_rows(store.clone(), rx)),
+            }
+        });
+        Some(writer.rows.clone())
+    }
+
+    /// On shutdown: waits for the finalizers still waiting for their media
+    /// reports, then for the writer to write every row they handed it.
     pub(super) async fn flush(&mut self, within: Duration) {
         let all = std::mem::take(&mut self.finalizers);
+        let writer = self.writer.take();
         let _ = tokio::time::timeout(within, async {
             for f in all {
                 let _ = f.await;
+            }
+            if let Some(RowsWriter { rows, task }) = writer {
+                // The finalizers' clones are gone: the channel closes once
+                // the writer has drained it.
+                drop(rows);
+                let _ = task.await;
             }
         })
         .await;
@@ -218,7 +261,25 @@ pub(super) fn recorder_ready(
     }
 }
 
-async fn finalize(id: CallId, record: CallRecord, store: Option<CallStore>) {
+/// The rows writer: every call queued while the previous batch was written
+/// goes in the next one; ends when every sender is gone and the queue is empty.
+async fn write_rows(store: CallStore, mut rx: mpsc::UnboundedReceiver<CallRows>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        for (rows, errors) in batch.iter().zip(store.insert_calls(&batch).await) {
+            let call = &rows.cdr.call_id;
+            if let Some(e) = errors.recording {
+                tracing::error!(%call, "cannot index recording: {e}");
+            }
+            if let Some(e) = errors.cdr {
+                tracing::error!(%call, "cannot write the call record: {e}");
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn finalize(id: CallId, record: CallRecord, rows: Option<mpsc::UnboundedSender<CallRows>>) {
     let Some((ended_at, hangup_by, reason)) = record.ended else {
         return;
     };
@@ -255,16 +316,9 @@ async fn finalize(id: CallId, record: CallRecord, store: Option<CallStore>) {
             None => {}
         }
     }
-    let Some(store) = store else {
+    let Some(rows) = rows else {
         return;
     };
-    let mut recording_id = None;
-    if let Some(row) = recording {
-        match store.insert_recording(&row).await {
-            Ok(()) => recording_id = Some(row.id.clone()),
-            Err(e) => tracing::error!(call = %id, "cannot index recording: {e}"),
-        }
-    }
     let cdr = Cdr {
         call_id: id.to_string(),
         caller_number: record.caller_number,
@@ -279,9 +333,9 @@ async fn finalize(id: CallId, record: CallRecord, store: Option<CallStore>) {
             HangupBy::System => CdrHangupBy::System,
         },
         reason: reason.as_str().to_owned(),
-        recording_id,
+        recording_id: recording.as_ref().map(|r| r.id.clone()),
     };
-    if let Err(e) = store.insert_cdr(&cdr).await {
-        tracing::error!(call = %id, "cannot write the call record: {e}");
+    if rows.send(CallRows { recording, cdr }).is_err() {
+        tracing::error!(call = %id, "call record not written: the writer has stopped");
     }
 }
