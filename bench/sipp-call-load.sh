@@ -41,6 +41,8 @@
 #   HOTLINE_BIN the binary to run [a copy of target/release/hotline in WORK,
 #               so a build by someone else cannot replace it mid-run]
 #   SIPP_BUFF   SIPp socket buffers, bytes [1048576]
+#   HOTLINE_RTP hotline's RTP port range (another hotline on the machine must not
+#               share it) [10000-17999]
 #   KEEP_RECORDINGS set to keep hotline's WAV files (they are deleted after
 #               being checked: about 1 GB per 1000 calls of 35 s)
 #
@@ -81,7 +83,7 @@ UAC_MP=26200           # its RTP port (rtp_stream sends from here)
 UAS2_PORT=5282         # the SIPp UAS behind rtpengine
 UAS2_MP=26100          # its RTP echo port
 REG_MP=26300           # media port of the registering SIPp (unused)
-HOTLINE_RTP=10000-17999    # below the ephemeral range (32768-), so no stray socket takes one
+HOTLINE_RTP=${HOTLINE_RTP:-10000-17999}    # below the ephemeral range (32768-), so no stray socket takes one
 RTPENGINE_NG=127.0.0.1:2223
 RTPENGINE_RTP=27000-32767  # rtpengine skips ports in use
 # SIPp control ports (SIPp binds one per process, on all interfaces; nothing is sent there)

@@ -27,6 +27,13 @@ const BATCH: usize = 32;
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// One packet of played audio: 20 ms at 8 kHz.
 const FRAME: usize = 160;
+/// Recorder frames kept before they are handed over together: each hand-over
+/// wakes the recorder's task, so it wakes once per batch (about 80 ms of a
+/// two-way call) rather than once per packet. Frames carry their place on the
+/// call's timeline, so arriving later changes nothing in the file; what is
+/// kept is handed over at least every [`PUBLISH_EVERY`] while packets flow,
+/// and always before the recording is finished.
+const RECORD_BATCH: usize = 8;
 
 /// What the server is playing to the caller.
 struct Playback {
@@ -93,6 +100,8 @@ pub(super) struct CallTask<K> {
     pending: VecDeque<MediaEvent<K>>,
     counters: Arc<RelayCounters>,
     recorder: Option<RecorderHandle>,
+    /// Frames for the recorder not handed over yet (see [`RECORD_BATCH`]).
+    to_record: Vec<MediaFrame>,
     buf: Box<[u8]>,
     out: Box<[u8]>,
     oversize: u64,
@@ -134,6 +143,7 @@ impl<K: super::CallKey> CallTask<K> {
             pending: VecDeque::new(),
             counters,
             recorder: None,
+            to_record: Vec::with_capacity(RECORD_BATCH + 2),
             buf: vec![0; BUF].into_boxed_slice(),
             out: vec![0; BUF].into_boxed_slice(),
             oversize: 0,
@@ -217,7 +227,10 @@ impl<K: super::CallKey> CallTask<K> {
                 tracing::debug!(%leg, ?remote, ?direction, "media leg updated");
                 self.media.update(now, leg, remote, direction);
             }
-            Control::Record(handle) => self.recorder = Some(handle),
+            Control::Record(handle) => {
+                self.hand_to_recorder();
+                self.recorder = Some(handle);
+            }
             Control::Serve(setup) => {
                 tracing::debug!(?setup, "media serving the caller");
                 self.media.serve(now, setup);
@@ -240,6 +253,26 @@ impl<K: super::CallKey> CallTask<K> {
 
     /// Reads what is waiting on one socket (at most [`BATCH`] datagrams).
     fn drain(&mut self, leg: Leg, rtcp: bool) {
+        self.read_socket(leg, rtcp);
+        if self.to_record.len() >= RECORD_BATCH {
+            self.hand_to_recorder();
+        }
+    }
+
+    /// Queues the frames kept for the recorder, without waiting (a full
+    /// queue drops a frame; the handle counts it).
+    fn hand_to_recorder(&mut self) {
+        match &self.recorder {
+            Some(rec) => {
+                for frame in self.to_record.drain(..) {
+                    let _ = rec.try_send(frame);
+                }
+            }
+            None => self.to_record.clear(),
+        }
+    }
+
+    fn read_socket(&mut self, leg: Leg, rtcp: bool) {
         // In serve mode a caller without telephone-events may key in-band: its
         // audio goes through the tone detector (RFC 4733 keys come as events).
         let listen = self.serving
@@ -286,8 +319,8 @@ impl<K: super::CallKey> CallTask<K> {
                                 tracing::trace!(to = %f.to, "RTP send failed");
                             }
                         }
-                        if let (Some(a), Some(rec)) = (audio, &self.recorder) {
-                            record(rec, a);
+                        if let (Some(a), Some(_)) = (audio, &self.recorder) {
+                            to_frames(a, &mut self.to_record);
                         }
                         if let Some(a) = audio.filter(|a| a.leg == Leg::Caller && listen) {
                             let n = g711::decode(a.codec, a.payload, &mut self.pcm);
@@ -393,8 +426,10 @@ impl<K: super::CallKey> CallTask<K> {
         }
     }
 
-    /// Adds what happened since the last publication to the global counters.
+    /// Adds what happened since the last publication to the global counters
+    /// (and hands the recorder what it has not had yet).
     fn publish(&mut self) {
+        self.hand_to_recorder();
         let stats = self.media.stats();
         let recorder_dropped = self
             .recorder
@@ -499,9 +534,8 @@ async fn readable(socket: Option<&UdpSocket>) {
     }
 }
 
-/// Decodes a G.711 payload into recorder frames and queues them without waiting
-/// (a full queue drops the frame; the handle counts it).
-fn record(rec: &RecorderHandle, a: Audio<'_>) {
+/// Decodes a G.711 payload into recorder frames, appended to `frames`.
+fn to_frames(a: Audio<'_>, frames: &mut Vec<MediaFrame>) {
     let channel = match a.leg {
         Leg::Caller => Channel::Caller,
         Leg::Agent => Channel::Agent,
@@ -513,7 +547,7 @@ fn record(rec: &RecorderHandle, a: Audio<'_>) {
     let mut at = a.at_sample;
     for chunk in a.payload.chunks(MAX_FRAME_SAMPLES) {
         if let Ok(frame) = MediaFrame::from_g711(channel, at, law, chunk) {
-            let _ = rec.try_send(frame);
+            frames.push(frame);
         }
         at += chunk.len() as u64;
     }

@@ -6,11 +6,11 @@
 //! The recording row is written before the CDR because the CDR refers to it.
 //!
 //! The rows are written by one writer task ([`write_rows`]) fed by a channel:
-//! every call that finished while the previous batch was being written goes
-//! in the next one, in one transaction ([`CallStore::insert_calls`]). A lone
-//! call is written at once (nothing waits for a batch to fill); under load one
-//! commit (one `fsync` with SQLite) serves many calls. [`CallBook::flush`]
-//! closes the channel on shutdown and waits for the writer to drain it.
+//! the calls that end within [`BATCH_WINDOW`] (100 ms) of each other go in one
+//! transaction ([`CallStore::insert_calls`]), so under load one commit (one
+//! `fsync` with SQLite) serves many calls, and a row waits at most that long
+//! in memory. [`CallBook::flush`] closes the channel on shutdown and waits for
+//! the writer to write what it holds.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -81,6 +81,11 @@ struct RowsWriter {
 
 /// Most calls written in one transaction.
 const MAX_BATCH: usize = 256;
+/// How long the writer lets more calls join a batch after the first one
+/// arrives: one commit (one `fsync`) for every call that ends within it.
+/// Rows wait in memory this long at most (and are written at once when the
+/// server shuts down).
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 impl CallBook {
     pub(super) fn new(
@@ -261,11 +266,22 @@ pub(super) fn recorder_ready(
     }
 }
 
-/// The rows writer: every call queued while the previous batch was written
-/// goes in the next one; ends when every sender is gone and the queue is empty.
+/// The rows writer: a batch is every call that ends within [`BATCH_WINDOW`]
+/// of its first one (or queued while the previous batch was written), up to
+/// [`MAX_BATCH`]; ends when every sender is gone and the queue is empty.
 async fn write_rows(store: CallStore, mut rx: mpsc::UnboundedReceiver<CallRows>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let close = tokio::time::Instant::now() + BATCH_WINDOW;
+        while batch.len() < MAX_BATCH {
+            let room = MAX_BATCH - batch.len();
+            match tokio::time::timeout_at(close, rx.recv_many(&mut batch, room)).await {
+                // More rows joined; keep collecting until the window closes.
+                Ok(n) if n > 0 => {}
+                // Closed (shutdown: write now) or the window is over.
+                Ok(_) | Err(_) => break,
+            }
+        }
         for (rows, errors) in batch.iter().zip(store.insert_calls(&batch).await) {
             let call = &rows.cdr.call_id;
             if let Some(e) = errors.recording {
