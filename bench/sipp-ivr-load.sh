@@ -50,9 +50,11 @@
 #   SIPP_BUFF SIPp socket buffers, bytes [1048576]
 #
 # Loopback only. Ports: SIP 5370, HTTP 8390, agents' UAS 5380, caller 5381,
-# SIPp media 26400/26600, hotline RTP 10000-17999 (shared with
-# bench/sipp-call-load.sh: do not run both at once; the CPU figures would be
-# meaningless anyway). Everything started is stopped on exit.
+# SIPp media 26400/26600/26800, hotline RTP 61000-65499 (above the ephemeral
+# range, 32768-60999, and clear of every other bench and test file, so it can
+# be started beside them, although the CPU figures then mean little; 2250
+# pairs: a call holds 2, about 1100 calls at once). Everything started is
+# stopped on exit.
 set -euo pipefail
 
 AGENTS=${AGENTS:-200}
@@ -67,7 +69,7 @@ HOTLINE_SIP=127.0.0.1:5370
 HOTLINE_HTTP=127.0.0.1:8390
 UAS_PORT=5380 UAC_PORT=5381
 UAS_MP=26400 UAC_MP=26600 REG_MP=26800
-HOTLINE_RTP=10000-17999
+HOTLINE_RTP=61000-65499
 CP_REG=8981 CP_UAS=8982 CP_UAC=8983
 DOMAIN=hotline.test
 
