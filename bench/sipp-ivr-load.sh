@@ -106,7 +106,7 @@ stop_pid() {
 }
 cleanup() {
     stop_pid "$UAC_PID"; stop_pid "$UAS_PID"; stop_pid "$HOTLINE_PID"
-    rm -rf "$WORK"/data-*/recordings
+    find "$WORK" -path '*/recordings/*' -name '*.wav' -delete 2>/dev/null || true
     echo "logs and statistics kept in $WORK" >&2
 }
 trap cleanup EXIT
@@ -206,7 +206,9 @@ for mode in $MODES; do
         h1=$(ticks "$HOTLINE_PID"); s1=$(ticks "$UAS_PID")
         python3 "$ROOT/bench/ivr-load.py" step "$WORK" "$mode" "$rate" "$calls" "$t0" "$t1" \
             "$((h1 - h0))" "$((s1 - s0))" "$((c1 - c0))" "$CLK_TCK" "$rc" "http://$HOTLINE_HTTP" >> "$WORK/steps.jsonl"
-        rm -rf "$WORK/data-$mode/recordings"
+        # Silence padding only (the SIPp peers send no audio): free the disk.
+        # Files only: a call still ending keeps its directory.
+        find "$WORK/data-$mode/recordings" -name '*.wav' -delete 2>/dev/null || true
         kill -0 "$HOTLINE_PID" 2>/dev/null || { log "hotline has exited!"; break; }
         if ! python3 -c 'import json,sys; s=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(0 if s["clean"] else 1)' "$WORK/steps.jsonl"; then
             log "$mode: step $rate/s not clean; no higher rates"
