@@ -127,8 +127,11 @@ def step(work, mode, rate, calls, t0, t1, hticks, sticks, cticks, clk, rc, url):
     ok, failed = int(st["SuccessfulCall(C)"]), int(st["FailedCall(C)"])
     calls, rate, clk = int(calls), int(rate), int(clk)
     db = sqlite3.connect(f"file:{work / ('data-' + mode) / 'hotline.db'}?mode=ro", uri=True)
+    # An agent's id is on the record as soon as the agent is rung: the call
+    # counts only if it was answered too.
     cdrs, with_agent, wait_ms = db.execute(
-        "SELECT count(*), sum(agent_id IS NOT NULL), avg(answered_at_ms - arrived_at_ms) "
+        "SELECT count(*), sum(agent_id IS NOT NULL AND answered_at_ms IS NOT NULL), "
+        "avg(answered_at_ms - arrived_at_ms) "
         "FROM cdrs WHERE arrived_at_ms >= ? AND arrived_at_ms <= ?", (int(t0), int(t1))).fetchone()
     with_agent = with_agent or 0
     queues = {}
@@ -160,7 +163,7 @@ def report(work, tree, agents, step_s, menu_ms, hold_ms):
     print(f"Tree {tree}; {os.cpu_count()} cores ({cpu}), load average at the end {load}; "
           f"{agents} SIPp agents; {step_s} s per step; "
           f"IVR caller stays {int(menu_ms) + int(hold_ms)} ms after the answer, direct caller {hold_ms} ms.\n")
-    print("| mode | calls/s | calls | good (SIPp ok and CDR names an agent) | bad | answered after (ms, mean) "
+    print("| mode | calls/s | calls | good (SIPp ok, CDR answered by an agent) | bad | answered after (ms, mean) "
           "| hotline CPU s | hotline CPU ms/call | SIPp UAC + UAS CPU s | clean |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for s in steps:
