@@ -19,6 +19,9 @@
 //! MD5 only). Every SIPp run is bounded by `-timeout`, every child is killed
 //! when its handle drops, and a failure prints the SIP traces and logs.
 //!
+//! SIPp plays the pcap with a raw socket, so the SIPp tests need root (CI and
+//! the development machines run as root).
+//!
 //! RTP ports 14000–15999 belong to this file (the server's block and the
 //! peers' media ports). Waits are guards of tens of seconds: prompts play in
 //! real time; nothing measures speed.
