@@ -939,3 +939,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn first_live_user_walks_users_in_id_order_with_their_first_live_binding() {
+    let t0 = Instant::now();
+    let mut r = registrar();
+    // 1002 registers first: order is by user id, not by registration.
+    let mut b = Phone::new("1002", "secret-1002");
+    let resp = b.register(
+        &mut r,
+        t0,
+        "Contact: <sip:1002@10.0.0.9:5070>\r\nExpires: 600\r\n",
+    );
+    assert_eq!(resp.status, 200);
+    let mut a = Phone::new("1001", "secret-1001");
+    let resp = a.register(
+        &mut r,
+        t0,
+        "Contact: <sip:1001@10.0.0.9:5062>;expires=60\r\nContact: <sip:1001@10.0.0.9:5064>\r\nExpires: 300\r\n",
+    );
+    assert_eq!(resp.status, 200);
+
+    let first = r.first_live_user(t0, |_| true).expect("someone");
+    assert_eq!(
+        (first.user.as_str(), first.contact.as_str()),
+        ("1001", "sip:1001@10.0.0.9:5062")
+    );
+    // The predicate skips a user; what it saw is every live user in order.
+    let mut seen = Vec::new();
+    let next = r
+        .first_live_user(t0, |u| {
+            seen.push(u.to_owned());
+            u != "1001"
+        })
+        .expect("1002");
+    assert_eq!(next.user, "1002");
+    assert_eq!(seen, ["1001", "1002"]);
+    // Once 1001's first binding has expired, its second one is offered.
+    let later = r.first_live_user(t0 + s(61), |_| true).expect("1001");
+    assert_eq!(later.contact, "sip:1001@10.0.0.9:5064");
+    assert_eq!(later.source, a.source);
+    // When every binding has expired nobody is offered, and nobody refused.
+    assert!(r.first_live_user(t0 + s(601), |_| true).is_none());
+    assert!(r.first_live_user(t0, |_| false).is_none());
+}
