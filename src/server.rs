@@ -15,6 +15,7 @@ use crate::http::{self, auth::SessionStore, AppState};
 use crate::metrics::Metrics;
 use crate::sip_io;
 use hotline_recordings::CallStore;
+use hotline_ticketing::store::{Backend, Store as TicketStore};
 
 /// A running server. Dropping it without [`Server::shutdown`] leaves the tasks
 /// running until the runtime ends.
@@ -34,7 +35,11 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let metrics = Arc::new(Metrics::new());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let store = open_storage(&config).await?;
+    let (store, tickets) = open_storage(&config).await?;
+    let credentials = Arc::new(
+        http::auth::Credentials::from_config(&config)
+            .map_err(|e| anyhow::anyhow!("HTTP log-in passwords: {e}"))?,
+    );
     let sip = sip_io::start(
         &config,
         metrics.clone(),
@@ -53,6 +58,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         metrics: metrics.clone(),
         sip: sip.handle.clone(),
         store: store.clone(),
+        tickets,
+        credentials,
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
@@ -83,7 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
 /// Creates the data directories, repairs recordings a crash left unfinished,
 /// and opens the database (running its migrations).
-async fn open_storage(config: &Config) -> anyhow::Result<CallStore> {
+async fn open_storage(config: &Config) -> anyhow::Result<(CallStore, TicketStore)> {
     let data_dir = &config.storage.data_dir;
     let recordings = config.storage.recordings_dir();
     tokio::fs::create_dir_all(&recordings)
@@ -109,10 +116,26 @@ async fn open_storage(config: &Config) -> anyhow::Result<CallStore> {
         ),
     }
     let url = config.storage.database_url();
-    let store = CallStore::connect(&url)
+    let (calls, tickets) = open_database(&url)
         .await
-        .with_context(|| format!("opening the database under {}", data_dir.display()))?;
-    Ok(store)
+        .with_context(|| format!("opening the database (data_dir {})", data_dir.display()))?;
+    Ok((calls, tickets))
+}
+
+/// Opens the database at `url` (SQLite or PostgreSQL) and runs both
+/// migration sets: the recordings index and the work-order store.
+pub async fn open_database(url: &str) -> anyhow::Result<(CallStore, TicketStore)> {
+    let backend = Backend::of_url(url)
+        .with_context(|| "storage.database_url must start with sqlite: or postgres:")?;
+    let pool = hotline_ticketing::store::connect_pool(url).await?;
+    hotline_recordings::migrator()
+        .run(&pool)
+        .await
+        .context("migrating the recordings index")?;
+    let tickets = TicketStore::open(pool.clone(), backend)
+        .await
+        .context("migrating the work-order store")?;
+    Ok((CallStore::from_pool(pool), tickets))
 }
 
 impl Server {

@@ -82,6 +82,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod auth;
 mod env;
 mod sections;
 mod validate;

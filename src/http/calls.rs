@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
@@ -14,7 +14,7 @@ use hotline_recordings::{Cdr, RecordingRow};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ApiQuery};
 use super::files::serve_file;
 use super::AppState;
 use crate::sip_io::LiveCall;
@@ -24,9 +24,9 @@ use crate::sip_io::LiveCall;
 #[serde(deny_unknown_fields)]
 pub(super) struct Page {
     #[serde(default = "default_limit")]
-    limit: u32,
+    pub(super) limit: u32,
     #[serde(default)]
-    offset: u64,
+    pub(super) offset: u64,
 }
 
 fn default_limit() -> u32 {
@@ -34,9 +34,9 @@ fn default_limit() -> u32 {
 }
 
 impl Page {
-    fn checked(&self) -> Result<(u32, u64), ApiError> {
+    pub(super) fn checked(&self) -> Result<(u32, u64), ApiError> {
         if self.limit == 0 || self.limit > 500 {
-            return Err(ApiError::BadRequest("limit must be 1..=500".into()));
+            return Err(ApiError::invalid("limit", "must be 1..=500"));
         }
         Ok((self.limit, self.offset))
     }
@@ -92,7 +92,7 @@ impl From<Cdr> for CdrView {
 pub(super) async fn list_calls(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<CallsView>, ApiError> {
     let (limit, offset) = page.checked()?;
     let live = state.sip.calls().await;
@@ -144,7 +144,7 @@ impl From<RecordingRow> for RecordingView {
 }
 
 fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
-    if p.role == "supervisor" {
+    if p.role == super::auth::Role::Supervisor {
         Ok(())
     } else {
         Err(ApiError::Forbidden("recordings are for supervisors".into()))
@@ -155,7 +155,7 @@ fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
 pub(super) async fn list_recordings(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Vec<RecordingView>>, ApiError> {
     require_supervisor(&principal)?;
     let (limit, offset) = page.checked()?;

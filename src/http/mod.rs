@@ -47,6 +47,10 @@ pub struct AppState {
     pub sip: SipHandle,
     pub sessions: Arc<SessionStore>,
     pub store: hotline_recordings::CallStore,
+    /// Work orders, units, users, knowledge base, audit log.
+    pub tickets: hotline_ticketing::store::Store,
+    /// Password hashes of the configured seats.
+    pub credentials: Arc<auth::Credentials>,
 }
 
 /// The whole HTTP application.

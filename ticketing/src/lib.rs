@@ -5,3 +5,5 @@
 //! domain core that validates every transition and computes deadlines against a
 //! working-day calendar, with a sqlx store for SQLite and PostgreSQL. Nothing is
 //! implemented yet: the work-order issue fills this crate.
+
+pub mod store;

@@ -1,0 +1,196 @@
+-- Work orders, units, users, knowledge base, supervision and the audit log
+-- (issue 5; the city's measures §12–§30). PostgreSQL flavour: the SQLite
+-- flavour in ../sqlite has the same tables and columns; only identity
+-- columns and the knowledge-base full-text index differ.
+--
+-- Times are BIGINT epoch milliseconds (UTC); flags are BIGINT 0/1 (portable
+-- through sqlx's Any driver). A work order is kept as the domain's JSON
+-- document (`data`) plus the columns that filters, reports and the
+-- supervision sweep read, written together in one transaction.
+
+CREATE TABLE units (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    district      TEXT,
+    created_at_ms BIGINT NOT NULL
+);
+
+-- Unit users and administrators (agents and supervisors come from config).
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('unit', 'admin')),
+    unit_id       TEXT REFERENCES units (id),
+    display_name  TEXT NOT NULL,
+    -- Argon2id PHC string; never the password.
+    password_hash TEXT NOT NULL,
+    disabled      BIGINT NOT NULL DEFAULT 0,
+    created_at_ms BIGINT NOT NULL,
+    CHECK ((role = 'unit') = (unit_id IS NOT NULL))
+);
+
+CREATE TABLE orders (
+    id               TEXT PRIMARY KEY,
+    -- Optimistic concurrency: every write is `... WHERE version = $seen`.
+    version          BIGINT NOT NULL,
+    state            TEXT NOT NULL,
+    channel          TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    topic            TEXT,
+    district         TEXT,
+    lead_unit        TEXT,
+    -- Co-handling units and recused staff as `,a,b,` (member test: LIKE).
+    co_units         TEXT NOT NULL DEFAULT '',
+    caller_number    TEXT,
+    confidential     BIGINT NOT NULL,
+    call_id          TEXT,
+    created_by       TEXT NOT NULL,
+    created_at_ms    BIGINT NOT NULL,
+    updated_at_ms    BIGINT NOT NULL,
+    -- Deadlines and when they were met (NULL: not yet / not applicable).
+    sign_due_ms      BIGINT,
+    signed_at_ms     BIGINT,
+    respond_due_ms   BIGINT,
+    responded_at_ms  BIGINT,
+    complete_due_ms  BIGINT,
+    completed_at_ms  BIGINT,
+    reply_due_ms     BIGINT,
+    replied_at_ms    BIGINT,
+    -- The earliest open deadline: "overdue" is `next_due_ms < now`.
+    next_due_ms      BIGINT,
+    extensions       BIGINT NOT NULL DEFAULT 0,
+    returns          BIGINT NOT NULL DEFAULT 0,
+    -- The survey result that counts (1..5, §21–22), once there is one.
+    satisfaction     BIGINT,
+    recused          TEXT NOT NULL DEFAULT '',
+    data             TEXT NOT NULL
+);
+
+CREATE INDEX orders_state_created ON orders (state, created_at_ms);
+CREATE INDEX orders_created ON orders (created_at_ms);
+CREATE INDEX orders_lead_unit_created ON orders (lead_unit, created_at_ms);
+CREATE INDEX orders_category_created ON orders (category, created_at_ms);
+CREATE INDEX orders_caller_created ON orders (caller_number, created_at_ms);
+CREATE INDEX orders_next_due ON orders (next_due_ms);
+CREATE INDEX orders_call_id ON orders (call_id);
+
+-- Every unit an order is dispatched to (lead and co-handling, §16.3): unit
+-- users see the orders listed here for their unit.
+CREATE TABLE order_units (
+    order_id TEXT NOT NULL REFERENCES orders (id),
+    unit_id  TEXT NOT NULL,
+    role     TEXT NOT NULL CHECK (role IN ('lead', 'co')),
+    PRIMARY KEY (order_id, unit_id)
+);
+CREATE INDEX order_units_unit ON order_units (unit_id, order_id);
+
+-- Append-only: the store never updates or deletes a row here.
+CREATE TABLE order_history (
+    order_id   TEXT NOT NULL REFERENCES orders (id),
+    seq        BIGINT NOT NULL,
+    at_ms      BIGINT NOT NULL,
+    actor      TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    PRIMARY KEY (order_id, seq)
+);
+
+-- Order numbers `MM` + date + daily sequence.
+CREATE TABLE order_numbers (
+    day  TEXT PRIMARY KEY,
+    last BIGINT NOT NULL
+);
+
+-- Emergency linkage (§9, §14): line, time, agent, call and outcome.
+CREATE TABLE emergency_linkages (
+    id       TEXT PRIMARY KEY,
+    order_id TEXT REFERENCES orders (id),
+    call_id  TEXT,
+    line     TEXT NOT NULL,
+    agent    TEXT NOT NULL,
+    at_ms    BIGINT NOT NULL,
+    outcome  TEXT NOT NULL
+);
+CREATE INDEX emergency_linkages_order ON emergency_linkages (order_id);
+
+-- Satisfaction surveys (§18–§22): one row per survey result; the call side
+-- (issue 4) writes reception-stage rows, the order side handling-stage ones.
+CREATE TABLE surveys (
+    id        TEXT PRIMARY KEY,
+    stage     TEXT NOT NULL CHECK (stage IN ('reception', 'handling')),
+    order_id  TEXT,
+    call_id   TEXT,
+    agent_id  TEXT,
+    unit_id   TEXT,
+    score     BIGINT NOT NULL CHECK (score BETWEEN 1 AND 5),
+    final     BIGINT NOT NULL DEFAULT 1,
+    at_ms     BIGINT NOT NULL
+);
+CREATE INDEX surveys_order ON surveys (order_id);
+CREATE INDEX surveys_agent ON surveys (agent_id, at_ms);
+CREATE INDEX surveys_unit ON surveys (unit_id, at_ms);
+
+CREATE TABLE kb_articles (
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    version         BIGINT NOT NULL,
+    unit_id         TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    effective_at_ms BIGINT,
+    upload_due_ms   BIGINT,
+    created_at_ms   BIGINT NOT NULL,
+    updated_at_ms   BIGINT NOT NULL,
+    data            TEXT NOT NULL
+);
+CREATE INDEX kb_articles_unit ON kb_articles (unit_id);
+
+-- Trigram index for substring search (Chinese has no spaces between words):
+-- `ILIKE '%社保卡%'` uses it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX kb_articles_text_trgm ON kb_articles
+    USING gin ((title || ' ' || body) gin_trgm_ops);
+
+-- Gaps agents report in the knowledge base (§25: fixed within 5 working days).
+CREATE TABLE kb_gaps (
+    id             TEXT PRIMARY KEY,
+    article_id     TEXT,
+    unit_id        TEXT,
+    reported_by    TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    reported_at_ms BIGINT NOT NULL,
+    fix_due_ms     BIGINT,
+    fixed_at_ms    BIGINT
+);
+
+-- Supervision records (督办, §26) raised by the periodic sweep.
+CREATE TABLE supervision (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    order_id    TEXT,
+    article_id  TEXT,
+    unit_id     TEXT,
+    tier        TEXT NOT NULL,
+    raised_at_ms BIGINT NOT NULL,
+    resolved_at_ms BIGINT,
+    data        TEXT NOT NULL
+);
+CREATE INDEX supervision_raised ON supervision (raised_at_ms);
+CREATE INDEX supervision_order ON supervision (order_id);
+
+-- Every change made through the API: who, what, when, from where.
+CREATE TABLE audit_log (
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at_ms       BIGINT NOT NULL,
+    actor       TEXT NOT NULL,
+    actor_role  TEXT NOT NULL,
+    client_ip   TEXT,
+    action      TEXT NOT NULL,
+    entity      TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
+CREATE INDEX audit_log_at ON audit_log (at_ms);
