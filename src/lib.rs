@@ -8,6 +8,7 @@
 //! start a whole server in-process on ephemeral loopback ports.
 
 pub mod cli;
+pub mod cli_users;
 pub mod http;
 pub mod logging;
 pub mod media;

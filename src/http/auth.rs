@@ -81,6 +81,19 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The audit-log entry for a change this user makes now from `ip`.
+    pub fn audit(&self, ip: Option<IpAddr>) -> hotline_ticketing::store::AuditEntry {
+        let now = time::OffsetDateTime::now_utc();
+        hotline_ticketing::store::AuditEntry {
+            actor: self.user.clone(),
+            actor_role: self.role.as_str().to_owned(),
+            client_ip: ip.map(|i| i.to_string()),
+            at_ms: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 /// Password hashes of the configured seats, built once at start.
 #[derive(Debug)]
 pub struct Credentials {

@@ -5,9 +5,10 @@
 //! (`{"error": {"code": "...", "message": "..."}}`, see [`error::ApiError`]).
 
 pub mod auth;
-mod calls;
+pub(crate) mod calls;
 pub mod error;
 pub mod files;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls", get(calls::list_calls))
         .route("/api/recordings", get(calls::list_recordings))
         .route("/api/recordings/{id}", get(calls::get_recording))
+        .route(
+            "/api/users",
+            get(users::list_users).post(users::create_user),
+        )
+        .route("/api/users/{id}", axum::routing::patch(users::update_user))
+        .route("/api/units", get(users::list_units))
+        .route("/api/units/{id}", axum::routing::put(users::put_unit))
+        .route("/api/audit", get(users::list_audit))
         .fallback(not_found)
         .with_state(state)
 }
@@ -138,6 +147,27 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
     Json(agents)
 }
 
+/// The client's address, when the server runs with connect info (absent in
+/// `oneshot` tests); recorded in the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// The client address of a request served with connect info (absent in `oneshot` tests).
 pub(crate) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions()
@@ -152,6 +182,14 @@ pub(crate) mod rfc3339 {
 
     pub(crate) fn format(t: SystemTime) -> String {
         let t = time::OffsetDateTime::from(t);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    /// Epoch milliseconds as RFC 3339.
+    pub(crate) fn format_ms(ms: i64) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     }
