@@ -15,3 +15,4 @@ pub mod media;
 pub mod metrics;
 pub mod server;
 pub mod sip_io;
+pub mod ticket_rules;

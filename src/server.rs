@@ -23,6 +23,8 @@ pub struct Server {
     pub sip_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub metrics: Arc<Metrics>,
+    /// The work-order store (tests reach in to inject failures).
+    pub tickets: TicketStore,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -35,6 +37,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let metrics = Arc::new(Metrics::new());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
+    let rules = Arc::new(crate::ticket_rules::from_config(&config).context("work-order rules")?);
     let (store, tickets) = open_storage(&config).await?;
     let credentials = Arc::new(
         http::auth::Credentials::from_config(&config)
@@ -58,8 +61,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         metrics: metrics.clone(),
         sip: sip.handle.clone(),
         store: store.clone(),
-        tickets,
+        tickets: tickets.clone(),
         credentials,
+        rules,
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
@@ -83,6 +87,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         sip_addr: sip.local_addr,
         http_addr,
         metrics,
+        tickets,
         shutdown: shutdown_tx,
         tasks,
     })

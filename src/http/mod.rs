@@ -8,6 +8,7 @@ pub mod auth;
 pub(crate) mod calls;
 pub mod error;
 pub mod files;
+pub mod tickets;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub tickets: hotline_ticketing::store::Store,
     /// Password hashes of the configured seats.
     pub credentials: Arc<auth::Credentials>,
+    /// Calendar, deadlines, topics: what the work-order domain runs on.
+    pub rules: Arc<hotline_ticketing::TicketRules>,
 }
 
 /// The whole HTTP application.
@@ -72,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/units", get(users::list_units))
         .route("/api/units/{id}", axum::routing::put(users::put_unit))
         .route("/api/audit", get(users::list_audit))
+        .route("/api/tickets", get(tickets::list).post(tickets::create))
+        .route("/api/tickets/{number}", get(tickets::get_one))
+        .route("/api/tickets/{number}/history", get(tickets::history))
+        .route("/api/tickets/{number}/{action}", post(tickets::step))
         .fallback(not_found)
         .with_state(state)
 }

@@ -17,6 +17,7 @@
 
 mod audit;
 mod orders;
+mod tickets;
 mod users;
 
 use std::str::FromStr;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use orders::{HistoryRow, OrderFilter, OrderRow};
+pub use tickets::{from_ms, history_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -53,6 +55,10 @@ pub enum Error {
     /// The referenced row does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The domain refused (invalid details, a transition the state does not
+    /// allow, a role that may not act).
+    #[error(transparent)]
+    Domain(#[from] crate::error::DomainError),
     /// A failure injected by a test between two writes of a transaction.
     #[error("injected failure at {0}")]
     Injected(&'static str),
