@@ -414,10 +414,21 @@ fn overdue(
     r
 }
 
-/// A caller number reduced to its digits, so `+86 138-0000-0000` and
-/// `8613800000000` are one caller.
-fn normalise_number(n: &str) -> String {
-    n.chars().filter(char::is_ascii_digit).collect()
+/// A caller number in national form, digits only, so that
+/// `+86 138-0013-8000`, `008613800138000` and `13800138000` are one caller
+/// (and `+86 668 1234567` is the landline `06681234567`).
+pub fn normalise_number(n: &str) -> String {
+    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+    let national = digits.strip_prefix("0086").or_else(|| {
+        digits
+            .strip_prefix("86")
+            .filter(|_| n.trim_start().starts_with('+') || digits.len() > 11)
+    });
+    match national {
+        Some(rest) if rest.starts_with('1') => rest.to_owned(),
+        Some(rest) => format!("0{rest}"),
+        None => digits,
+    }
 }
 
 /// Repeated matters: per (caller, category, topic), walk the orders in time
@@ -497,6 +508,22 @@ fn repeats(
         }
     }
     out
+}
+
+#[cfg(test)]
+#[test]
+fn numbers_normalise_to_national_form() {
+    for (raw, want) in [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("008613800138000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("+86 668 1234567", "06681234567"),
+        ("0668-1234567", "06681234567"),
+        ("12345", "12345"),
+    ] {
+        assert_eq!(normalise_number(raw), want, "{raw}");
+    }
 }
 
 #[cfg(test)]
