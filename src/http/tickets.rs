@@ -163,7 +163,14 @@ pub(super) async fn create(
         .tickets
         .open_order(details, &actor, now(), &state.rules, &principal.audit(ip))
         .await
-        .map_err(|e| ticket_error("opening an order", e))?;
+        .map_err(|e| match ticket_error("opening an order", e) {
+            // The body is the details: name fields as the client sent them.
+            ApiError::Validation { field, message } => ApiError::Validation {
+                field: field.map(|f| f.strip_prefix("details.").map_or(f.clone(), str::to_owned)),
+                message,
+            },
+            other => other,
+        })?;
     Ok((StatusCode::CREATED, Json(view(&order, &actor)?)))
 }
 
@@ -319,9 +326,13 @@ pub(super) async fn list(
         .map_err(|e| ticket_error("listing orders", e))?;
     let more = orders.len() > limit as usize;
     orders.truncate(limit as usize);
+    // A caller-number filter must not tell a unit whom it cannot see the
+    // caller of (§29): such orders drop out of the match.
+    let probing_caller = q.caller.is_some() && principal.role == Role::Unit;
     let items = orders
         .iter()
         .filter_map(|o| redaction::view_for(o, &actor).map(TicketView::from))
+        .filter(|v| !(probing_caller && v.redacted.contains(&redaction::Field::CallerNumber)))
         .collect();
     Ok(Json(TicketPage {
         items,
@@ -375,6 +386,29 @@ pub(super) struct StepResult {
     effects: Vec<hotline_ticketing::Effect>,
 }
 
+/// Commands are tagged enums, which serde buffers, so an unknown enum value
+/// in a step body comes back without its path: find the field holding it.
+fn name_variant_field(e: ApiError, body: &serde_json::Value) -> ApiError {
+    let ApiError::Validation {
+        field: None,
+        message,
+    } = e
+    else {
+        return e;
+    };
+    let bad = message
+        .split_once("unknown variant `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(v, _)| v.to_owned());
+    let field = bad.and_then(|bad| {
+        body.as_object()?
+            .iter()
+            .find(|(k, v)| k.as_str() != "command" && v.as_str() == Some(bad.as_str()))
+            .map(|(k, _)| k.clone())
+    });
+    ApiError::Validation { field, message }
+}
+
 fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
     let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
         return Ok(None);
@@ -426,8 +460,9 @@ pub(super) async fn step(
         ));
     }
     fields.insert("command".into(), kind.as_str().into());
+    let body = serde_json::Value::Object(fields);
     let command: Command =
-        parse_json(serde_json::Value::Object(fields).to_string().as_bytes())?;
+        parse_json(body.to_string().as_bytes()).map_err(|e| name_variant_field(e, &body))?;
     let actor = actor(&principal);
     visible(&state, &actor, &number).await?;
     let t = state

@@ -163,8 +163,10 @@ impl Store {
                 let order = WorkOrder::open(number, details, actor, now, &rules.topics)?;
                 let entry = HistoryEntry::opened(&order, actor);
                 let rows = (
-                    order_row(&order, now).map_err(|e| DomainError::validation("order", e.to_string()))?,
-                    history_row(&entry).map_err(|e| DomainError::validation("order", e.to_string()))?,
+                    order_row(&order, now)
+                        .map_err(|e| DomainError::validation("order", e.to_string()))?,
+                    history_row(&entry)
+                        .map_err(|e| DomainError::validation("order", e.to_string()))?,
                 );
                 opened = Some(order);
                 Ok::<_, DomainError>(rows)
