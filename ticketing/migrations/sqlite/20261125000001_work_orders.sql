@@ -133,63 +133,70 @@ CREATE INDEX surveys_agent ON surveys (agent_id, at_ms);
 CREATE INDEX surveys_unit ON surveys (unit_id, at_ms);
 
 CREATE TABLE kb_articles (
-    -- rowid alias: the FTS index points at it.
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    id              TEXT NOT NULL UNIQUE,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     version         BIGINT NOT NULL,
     unit_id         TEXT NOT NULL,
     title           TEXT NOT NULL,
     body            TEXT NOT NULL,
-    effective_at_ms BIGINT,
-    upload_due_ms   BIGINT,
+    status          TEXT NOT NULL,
+    topic           TEXT,
+    effective_on    TEXT NOT NULL,
+    upload_due_ms   BIGINT NOT NULL,
+    published_at_ms BIGINT,
     created_at_ms   BIGINT NOT NULL,
     updated_at_ms   BIGINT NOT NULL,
     data            TEXT NOT NULL
 );
 CREATE INDEX kb_articles_unit ON kb_articles (unit_id);
+CREATE INDEX kb_articles_status_due ON kb_articles (status, upload_due_ms);
 
 -- Trigram tokens: matches any substring of 3+ characters, which is what
--- Chinese text (no spaces between words) needs.
+-- Chinese text (no spaces between words) needs; shorter queries fall back
+-- to LIKE.
 CREATE VIRTUAL TABLE kb_fts USING fts5 (
-    title, body, content = 'kb_articles', content_rowid = 'seq', tokenize = 'trigram'
+    title, body, content = 'kb_articles', content_rowid = 'id', tokenize = 'trigram'
 );
 CREATE TRIGGER kb_articles_ai AFTER INSERT ON kb_articles BEGIN
-    INSERT INTO kb_fts (rowid, title, body) VALUES (new.seq, new.title, new.body);
+    INSERT INTO kb_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
 END;
 CREATE TRIGGER kb_articles_ad AFTER DELETE ON kb_articles BEGIN
-    INSERT INTO kb_fts (kb_fts, rowid, title, body) VALUES ('delete', old.seq, old.title, old.body);
+    INSERT INTO kb_fts (kb_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
 END;
-CREATE TRIGGER kb_articles_au AFTER UPDATE ON kb_articles BEGIN
-    INSERT INTO kb_fts (kb_fts, rowid, title, body) VALUES ('delete', old.seq, old.title, old.body);
-    INSERT INTO kb_fts (rowid, title, body) VALUES (new.seq, new.title, new.body);
+CREATE TRIGGER kb_articles_au AFTER UPDATE OF title, body ON kb_articles BEGIN
+    INSERT INTO kb_fts (kb_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+    INSERT INTO kb_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
 END;
 
 -- Gaps agents report in the knowledge base (§25: fixed within 5 working days).
 CREATE TABLE kb_gaps (
-    id             TEXT PRIMARY KEY,
-    article_id     TEXT,
-    unit_id        TEXT,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit_id        TEXT NOT NULL,
+    article_id     BIGINT,
+    kind           TEXT NOT NULL,
     reported_by    TEXT NOT NULL,
-    description    TEXT NOT NULL,
     reported_at_ms BIGINT NOT NULL,
-    fix_due_ms     BIGINT,
-    fixed_at_ms    BIGINT
+    fix_due_ms     BIGINT NOT NULL,
+    fixed_at_ms    BIGINT,
+    data           TEXT NOT NULL
 );
+CREATE INDEX kb_gaps_open ON kb_gaps (fixed_at_ms, fix_due_ms);
 
--- Supervision records (督办, §26) raised by the periodic sweep.
+-- Supervision records (督办, §26) raised by the periodic sweep; `key` makes
+-- raising idempotent (the sweep skips keys already stored).
 CREATE TABLE supervision (
-    id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL,
-    order_id    TEXT,
-    article_id  TEXT,
-    unit_id     TEXT,
-    tier        TEXT NOT NULL,
+    key          TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    tier         TEXT NOT NULL,
+    order_id     TEXT,
+    knowledge_id BIGINT,
+    unit_id      TEXT,
+    district     TEXT,
     raised_at_ms BIGINT NOT NULL,
-    resolved_at_ms BIGINT,
-    data        TEXT NOT NULL
+    data         TEXT NOT NULL
 );
 CREATE INDEX supervision_raised ON supervision (raised_at_ms);
 CREATE INDEX supervision_order ON supervision (order_id);
+CREATE INDEX supervision_unit ON supervision (unit_id, raised_at_ms);
 
 -- Every change made through the API: who, what, when, from where.
 CREATE TABLE audit_log (

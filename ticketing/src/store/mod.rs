@@ -16,7 +16,9 @@
 //! Queries use `$N` placeholders, which both engines accept.
 
 mod audit;
+mod knowledge;
 mod orders;
+mod supervision;
 mod tickets;
 mod users;
 
@@ -28,6 +30,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use orders::{HistoryRow, OrderFilter, OrderRow};
+pub use supervision::SupervisionFilter;
 pub use tickets::{from_ms, history_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};
 

@@ -284,3 +284,195 @@ async fn concurrent_transitions_on_postgres() {
         race(store).await;
     }
 }
+
+fn kb_rules() -> crate::rules::TicketRules {
+    crate::rules::TicketRules {
+        calendar: crate::calendar::WorkingCalendar::weekdays_only(),
+        policy: crate::deadline::DeadlinePolicy::default(),
+        topics: crate::topic::TopicTree::new([("social", "社会保障")]).expect("topics"),
+        order_prefix: "MM".into(),
+        knowledge: crate::knowledge::KnowledgePolicy::default(),
+        supervision: crate::supervision::SupervisionPolicy::default(),
+    }
+}
+
+async fn knowledge(store: Store) {
+    use crate::knowledge::Article;
+    let rules = kb_rules();
+    let now = time::macros::datetime!(2026-03-02 09:00 +8);
+    let texts = [
+        (
+            "社保卡补办",
+            "持身份证到社保服务大厅办理社保卡补办，当场出卡。",
+        ),
+        ("医保报销", "门诊费用报销需提供发票和病历。"),
+        (
+            "Water outage",
+            "Call the water company hotline 96968 for burst pipes.",
+        ),
+        ("公积金提取", "提取住房公积金需要购房合同。"),
+    ];
+    let mut ids = Vec::new();
+    for (title, body) in texts {
+        let a = store
+            .create_article(&who(1), |id| {
+                let mut a = Article::register(
+                    id,
+                    crate::UnitId::new("hrss"),
+                    title,
+                    None,
+                    now.date(),
+                    now,
+                    &rules.calendar,
+                    &rules.knowledge,
+                )?;
+                a.publish(title, body, now)?;
+                Ok(a)
+            })
+            .await
+            .expect("article");
+        ids.push(a.id);
+    }
+    // A pending article is found only when asked for all.
+    let pending = store
+        .create_article(&who(1), |id| {
+            Article::register(
+                id,
+                crate::UnitId::new("hrss"),
+                "社保卡挂失",
+                None,
+                now.date(),
+                now,
+                &rules.calendar,
+                &rules.knowledge,
+            )
+        })
+        .await
+        .expect("pending");
+
+    let titles = |v: Vec<Article>| v.into_iter().map(|a| a.title).collect::<Vec<_>>();
+    // The issue's example: 社保卡 finds the article containing 办理社保卡补办.
+    assert_eq!(
+        titles(
+            store
+                .search_articles("社保卡", true, 10)
+                .await
+                .expect("search")
+        ),
+        ["社保卡补办"]
+    );
+    let all = titles(
+        store
+            .search_articles("社保卡", false, 10)
+            .await
+            .expect("search"),
+    );
+    assert_eq!(all.len(), 2, "{all:?}");
+    // Inside the body, several terms, short terms, Latin text, nothing.
+    assert_eq!(
+        titles(
+            store
+                .search_articles("购房合同", true, 10)
+                .await
+                .expect("s")
+        ),
+        ["公积金提取"]
+    );
+    assert_eq!(
+        titles(
+            store
+                .search_articles("身份证 服务大厅", true, 10)
+                .await
+                .expect("s")
+        ),
+        ["社保卡补办"]
+    );
+    assert_eq!(
+        titles(store.search_articles("医保", true, 10).await.expect("s")),
+        ["医保报销"]
+    );
+    assert_eq!(
+        titles(
+            store
+                .search_articles("burst pipes", true, 10)
+                .await
+                .expect("s")
+        ),
+        ["Water outage"]
+    );
+    assert!(store
+        .search_articles("出租车", true, 10)
+        .await
+        .expect("s")
+        .is_empty());
+    assert!(store
+        .search_articles("  ", true, 10)
+        .await
+        .expect("s")
+        .is_empty());
+    // Quotes and LIKE wildcards are text, not syntax.
+    assert!(store
+        .search_articles("\"社保卡", true, 10)
+        .await
+        .expect("s")
+        .is_empty());
+    assert!(store
+        .search_articles("%", true, 10)
+        .await
+        .expect("s")
+        .is_empty());
+
+    // Changing the text re-indexes it.
+    store
+        .update_article(ids[1], &who(2), "article.publish", |a| {
+            a.publish("医保报销", "异地就医备案后直接结算。", now)
+        })
+        .await
+        .expect("update");
+    assert_eq!(
+        titles(
+            store
+                .search_articles("异地就医", true, 10)
+                .await
+                .expect("s")
+        ),
+        ["医保报销"]
+    );
+    assert!(store
+        .search_articles("病历", true, 10)
+        .await
+        .expect("s")
+        .is_empty());
+
+    // The sweep raises the pending article once its upload deadline passed,
+    // and only once.
+    let later = now + time::Duration::days(30);
+    let raised = store.run_sweep(later, &rules).await.expect("sweep");
+    assert!(
+        raised.iter().any(|r| r.knowledge_id == Some(pending.id)),
+        "{raised:?}"
+    );
+    assert!(store
+        .run_sweep(later, &rules)
+        .await
+        .expect("sweep")
+        .is_empty());
+    let listed = store
+        .supervision_records(&SupervisionFilter::default(), 10, 0)
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), raised.len());
+}
+
+#[tokio::test]
+async fn knowledge_search_on_sqlite() {
+    let (store, _dir) = testdb::sqlite().await;
+    knowledge(store).await;
+}
+
+#[tokio::test]
+async fn knowledge_search_on_postgres() {
+    if let Some(store) = testdb::postgres("kb").await {
+        knowledge(store).await;
+    }
+}
