@@ -63,7 +63,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         store: store.clone(),
         tickets: tickets.clone(),
         credentials,
-        rules,
+        rules: rules.clone(),
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
@@ -83,6 +83,11 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
     let mut tasks = sip.tasks;
     tasks.push(http_task);
+    tasks.push(tokio::spawn(supervision_timer(
+        tickets.clone(),
+        rules.clone(),
+        shutdown_rx.clone(),
+    )));
     Ok(Server {
         sip_addr: sip.local_addr,
         http_addr,
@@ -91,6 +96,36 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         shutdown: shutdown_tx,
         tasks,
     })
+}
+
+/// How often the supervision sweep runs (§26). Deadlines are minutes (30 min
+/// to respond) to days, so a minute late is precise enough.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the domain's supervision sweep every [`SWEEP_INTERVAL`] until shutdown.
+async fn supervision_timer(
+    tickets: TicketStore,
+    rules: Arc<hotline_ticketing::TicketRules>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        match tickets
+            .run_sweep(time::OffsetDateTime::now_utc(), &rules)
+            .await
+        {
+            Ok(raised) if !raised.is_empty() => {
+                tracing::info!(count = raised.len(), "supervision records raised");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("supervision sweep failed: {e}"),
+        }
+    }
 }
 
 /// Creates the data directories, repairs recordings a crash left unfinished,

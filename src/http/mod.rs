@@ -8,6 +8,8 @@ pub mod auth;
 pub(crate) mod calls;
 pub mod error;
 pub mod files;
+pub mod knowledge;
+pub mod reports;
 pub mod tickets;
 pub mod users;
 
@@ -79,6 +81,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets/{number}", get(tickets::get_one))
         .route("/api/tickets/{number}/history", get(tickets::history))
         .route("/api/tickets/{number}/{action}", post(tickets::step))
+        .route(
+            "/api/knowledge",
+            get(knowledge::search).post(knowledge::create),
+        )
+        .route(
+            "/api/knowledge/gaps",
+            get(knowledge::list_gaps).post(knowledge::report_gap),
+        )
+        .route("/api/knowledge/gaps/{id}/fix", post(knowledge::fix_gap))
+        .route("/api/knowledge/{id}", get(knowledge::get_one))
+        .route("/api/knowledge/{id}/publish", post(knowledge::publish))
+        .route("/api/knowledge/{id}/withdraw", post(knowledge::withdraw))
+        .route("/api/supervision", get(knowledge::list_supervision))
+        .route("/api/reports/{name}", get(reports::report))
         .fallback(not_found)
         .with_state(state)
 }

@@ -61,6 +61,8 @@ CREATE TABLE orders (
     returns          BIGINT NOT NULL DEFAULT 0,
     -- The survey result that counts (1..5, §21–22), once there is one.
     satisfaction     BIGINT,
+    -- The latest reception-stage survey on the order (rates the agent).
+    reception_score  BIGINT,
     recused          TEXT NOT NULL DEFAULT '',
     data             TEXT NOT NULL
 );
@@ -90,12 +92,15 @@ CREATE TABLE order_history (
     at_ms      BIGINT NOT NULL,
     actor      TEXT NOT NULL,
     actor_role TEXT NOT NULL,
+    -- The actor's unit (unit users): extension and return counts by unit.
+    unit       TEXT,
     action     TEXT NOT NULL,
     from_state TEXT,
     to_state   TEXT NOT NULL,
     data       TEXT NOT NULL,
     PRIMARY KEY (order_id, seq)
 );
+CREATE INDEX order_history_action ON order_history (action, at_ms);
 
 -- Order numbers `MM` + date + daily sequence.
 CREATE TABLE order_numbers (

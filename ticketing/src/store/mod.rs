@@ -18,6 +18,7 @@
 mod audit;
 mod knowledge;
 mod orders;
+mod reports;
 mod supervision;
 mod tickets;
 mod users;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use orders::{HistoryRow, OrderFilter, OrderRow};
+pub use reports::{Cell, Report, ReportParams, Table};
 pub use supervision::SupervisionFilter;
 pub use tickets::{from_ms, history_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};

@@ -52,6 +52,8 @@ pub struct OrderRow {
     pub returns: i64,
     /// The handling survey that counts (1..5).
     pub satisfaction: Option<i64>,
+    /// The latest reception-stage survey (rates the agent).
+    pub reception_score: Option<i64>,
     /// Staff recused from the order (§29).
     pub recused: Vec<String>,
     /// The domain order, JSON.
@@ -66,6 +68,8 @@ pub struct HistoryRow {
     pub at_ms: i64,
     pub actor: String,
     pub actor_role: String,
+    /// The actor's unit, for unit users.
+    pub unit: Option<String>,
     pub action: String,
     pub from_state: Option<String>,
     pub to_state: String,
@@ -94,7 +98,8 @@ pub struct OrderFilter {
 const ORDER_COLUMNS: &str = "id, version, state, channel, category, topic, district, lead_unit, \
     co_units, caller_number, confidential, call_id, created_by, created_at_ms, updated_at_ms, \
     sign_due_ms, signed_at_ms, respond_due_ms, responded_at_ms, complete_due_ms, completed_at_ms, \
-    reply_due_ms, replied_at_ms, next_due_ms, extensions, returns, satisfaction, recused, data";
+    reply_due_ms, replied_at_ms, next_due_ms, extensions, returns, satisfaction, reception_score, \
+    recused, data";
 
 /// Lists are kept in a column as `,a,b,` so `LIKE '%,a,%'` finds a member.
 fn join_list(items: &[String]) -> String {
@@ -144,6 +149,7 @@ fn order_from_row(r: &AnyRow) -> Result<OrderRow> {
         extensions: r.try_get("extensions")?,
         returns: r.try_get("returns")?,
         satisfaction: r.try_get("satisfaction")?,
+        reception_score: r.try_get("reception_score")?,
         recused: split_list(&recused),
         data: r.try_get("data")?,
     })
@@ -156,6 +162,7 @@ fn history_from_row(r: &AnyRow) -> Result<HistoryRow> {
         at_ms: r.try_get("at_ms")?,
         actor: r.try_get("actor")?,
         actor_role: r.try_get("actor_role")?,
+        unit: r.try_get("unit")?,
         action: r.try_get("action")?,
         from_state: r.try_get("from_state")?,
         to_state: r.try_get("to_state")?,
@@ -165,14 +172,15 @@ fn history_from_row(r: &AnyRow) -> Result<HistoryRow> {
 
 async fn insert_history(tx: &mut Transaction<'static, Any>, h: &HistoryRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO order_history (order_id, seq, at_ms, actor, actor_role, action, from_state, to_state, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO order_history (order_id, seq, at_ms, actor, actor_role, unit, action, from_state, to_state, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&h.order_id)
     .bind(h.seq)
     .bind(h.at_ms)
     .bind(&h.actor)
     .bind(&h.actor_role)
+    .bind(h.unit.as_deref())
     .bind(&h.action)
     .bind(h.from_state.as_deref())
     .bind(&h.to_state)
@@ -238,6 +246,7 @@ fn bind_order<'q>(
         .bind(o.extensions)
         .bind(o.returns)
         .bind(o.satisfaction)
+        .bind(o.reception_score)
         .bind(recused)
         .bind(&o.data)
 }
@@ -273,7 +282,7 @@ impl Store {
         let recused = join_list(&order.recused);
         let sql = format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
         );
         let inserted = bind_order(sqlx::query(&sql), &order, &co, &recused)
             .execute(&mut *tx)
@@ -314,8 +323,8 @@ impl Store {
              call_id = $12, created_by = $13, created_at_ms = $14, updated_at_ms = $15, \
              sign_due_ms = $16, signed_at_ms = $17, respond_due_ms = $18, responded_at_ms = $19, \
              complete_due_ms = $20, completed_at_ms = $21, reply_due_ms = $22, replied_at_ms = $23, \
-             next_due_ms = $24, extensions = $25, returns = $26, satisfaction = $27, recused = $28, \
-             data = $29 WHERE id = $1 AND version = $30",
+             next_due_ms = $24, extensions = $25, returns = $26, satisfaction = $27, \
+             reception_score = $28, recused = $29, data = $30 WHERE id = $1 AND version = $31",
         );
         let updated = bind_order(updated, order, &co, &recused)
             .bind(seen)
@@ -424,7 +433,7 @@ impl Store {
     /// Database errors.
     pub async fn order_history(&self, id: &str) -> Result<Vec<HistoryRow>> {
         let rows = sqlx::query(
-            "SELECT order_id, seq, at_ms, actor, actor_role, action, from_state, to_state, data \
+            "SELECT order_id, seq, at_ms, actor, actor_role, unit, action, from_state, to_state, data \
              FROM order_history WHERE order_id = $1 ORDER BY seq",
         )
         .bind(id)

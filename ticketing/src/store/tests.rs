@@ -42,6 +42,7 @@ fn row(id: &str, version: i64, state: &str) -> OrderRow {
         extensions: 0,
         returns: 0,
         satisfaction: None,
+        reception_score: None,
         recused: vec![],
         data: format!("{{\"v\":{version}}}"),
     }
@@ -54,6 +55,7 @@ fn hist(id: &str, seq: i64, from: Option<&str>, to: &str) -> HistoryRow {
         at_ms: 1_000 + seq,
         actor: "1001".into(),
         actor_role: "agent".into(),
+        unit: None,
         action: if from.is_none() { "open" } else { "dispatch" }.into(),
         from_state: from.map(str::to_owned),
         to_state: to.into(),

@@ -100,6 +100,12 @@ pub fn order_row(o: &WorkOrder, updated_at: OffsetDateTime) -> Result<OrderRow> 
         extensions: i64::from(o.extension.is_some()),
         returns: i64::try_from(o.returned_by.len()).unwrap_or(i64::MAX),
         satisfaction: o.final_handling_survey().map(|s| i64::from(s.score)),
+        reception_score: o
+            .surveys
+            .iter()
+            .rev()
+            .find(|s| s.stage == crate::order::SurveyStage::Reception)
+            .map(|s| i64::from(s.score)),
         recused: o.recused.iter().map(|u| u.0.clone()).collect(),
         data: to_json("order", o)?,
     })
@@ -116,6 +122,7 @@ pub fn history_row(h: &HistoryEntry) -> Result<HistoryRow> {
         at_ms: ms(h.at),
         actor: h.actor.0.clone(),
         actor_role: h.role.as_str().to_owned(),
+        unit: h.unit.as_ref().map(|u| u.0.clone()),
         action: h.command.as_str().to_owned(),
         from_state: h.from.map(|s| s.as_str().to_owned()),
         to_state: h.to.as_str().to_owned(),
