@@ -2,7 +2,8 @@
 //!
 //! This crate owns the configuration *file format*: the TOML keys of the
 //! external contract (`[sip]`, `[http]`, `[storage]`, `[hotline]`,
-//! `[[agents]]`, `[[queues]]`, `[emergency]`, `[ivr]`, `[survey]`), their
+//! `[[agents]]`, `[[queues]]`, `[emergency]`, `[ivr]`, `[survey]`,
+//! `[calendar]`, `[tickets]`), their
 //! defaults, the `HOTLINE_*` environment overrides and the checks that a file
 //! makes sense. It does no I/O beyond reading the file it is asked to load and
 //! knows nothing about sockets or databases.
@@ -85,6 +86,7 @@ use serde::{Deserialize, Serialize};
 pub mod auth;
 mod env;
 mod sections;
+mod tickets;
 mod validate;
 
 pub use env::{
@@ -94,6 +96,10 @@ pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
     IvrConfig, IvrNode, PortRange, QueueConfig, Role, SipConfig, StorageConfig, Strategy,
     SurveyConfig, TimeWindow, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
+};
+pub use tickets::{
+    CalendarConfig, CalendarDate, CompletionDaysConfig, DateSpan, HourBasis, TicketsConfig,
+    TopicConfig, UtcOffset, Weekday,
 };
 pub use validate::ValidationError;
 
@@ -174,6 +180,10 @@ pub struct Config {
     pub ivr: IvrConfig,
     /// `[survey]`
     pub survey: SurveyConfig,
+    /// `[calendar]`
+    pub calendar: CalendarConfig,
+    /// `[tickets]`
+    pub tickets: TicketsConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`

@@ -150,6 +150,8 @@ impl Config {
         self.check_emergency(&mut r);
         self.check_ivr(&mut r);
         self.check_survey(&mut r);
+        self.calendar.check(&mut r.0);
+        self.tickets.check(&mut r.0);
         if r.0.is_empty() {
             Ok(())
         } else {

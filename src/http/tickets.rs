@@ -58,6 +58,7 @@ pub const ACTIONS: &[CommandKind] = &[
     CommandKind::Close,
     CommandKind::Archive,
     CommandKind::Recuse,
+    CommandKind::LinkCall,
 ];
 
 /// The domain's view of the signed-in user.
@@ -427,7 +428,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
 #[utoipa::path(post, path = "/api/tickets/{number}/{action}", tag = "tickets",
     security(("bearer" = [])),
     params(("number" = String, Path),
-        ("action" = String, Path, description = "answer_on_spot, refuse, redirect_to_legal_channel, hand_over_to_emergency, dispatch, sign, respond, request_extension, approve_extension, refuse_extension, request_return, approve_return, refuse_return, note_material_refused, add_note, complete, reply, record_survey, record_callback, close, archive, recuse"),
+        ("action" = String, Path, description = "answer_on_spot, refuse, redirect_to_legal_channel, hand_over_to_emergency, dispatch, sign, respond, request_extension, approve_extension, refuse_extension, request_return, approve_return, refuse_return, note_material_refused, add_note, complete, reply, record_survey, record_callback, close, archive, recuse, link_call"),
         ("If-Match" = Option<String>, Header, description = "The version the client saw")),
     request_body(content = Object),
     responses((status = 200, body = StepResult), (status = 400, body = ErrorBody),

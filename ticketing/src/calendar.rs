@@ -36,6 +36,13 @@ use time::{Date, Duration, OffsetDateTime, Time, UtcOffset, Weekday};
 
 use crate::error::{DomainError, Result};
 
+/// `t` as the same instant in UTC. Everything this crate stores is in UTC,
+/// so that timestamps printed as RFC 3339 text compare correctly as text
+/// (SQLite) and every order looks the same whatever offset a caller used.
+pub fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(UtcOffset::UTC)
+}
+
 /// How an hour or minute limit is counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,12 +182,12 @@ impl WorkingCalendar {
     /// The instant local day `d` ends (24:00, i.e. 00:00 of the next day).
     pub fn end_of_day(&self, d: Date) -> OffsetDateTime {
         let next = d.next_day().unwrap_or(d);
-        next.with_time(Time::MIDNIGHT).assume_offset(self.offset)
+        utc(next.with_time(Time::MIDNIGHT).assume_offset(self.offset))
     }
 
     /// The instant local day `d` starts.
     pub fn start_of_day(&self, d: Date) -> OffsetDateTime {
-        d.with_time(Time::MIDNIGHT).assume_offset(self.offset)
+        utc(d.with_time(Time::MIDNIGHT).assume_offset(self.offset))
     }
 
     /// The deadline of "within `n` working days" of `from`: 24:00 local at
@@ -200,6 +207,7 @@ impl WorkingCalendar {
         basis: HourBasis,
     ) -> OffsetDateTime {
         let total = Duration::minutes(i64::from(minutes));
+        let from = utc(from);
         if basis == HourBasis::Clock || minutes == 0 {
             return from + total;
         }
@@ -338,6 +346,38 @@ pub(crate) mod tests {
         for (from, n, want) in cases {
             assert_eq!(c.add_working_days(from, n), want, "{from} + {n}");
         }
+    }
+
+    /// Over every day from December 2025 to January 2027 and 0..=12 days:
+    /// the result is a working day (for n > 0) and exactly `n` working days
+    /// lie in `(from, result]`.
+    #[test]
+    fn adding_working_days_agrees_with_counting_them() {
+        let c = prc_2026();
+        let mut from = date!(2025 - 12 - 01);
+        while from <= date!(2027 - 01 - 31) {
+            for n in 0..=12 {
+                let to = c.add_working_days(from, n);
+                assert!(n == 0 || c.is_working_day(to), "{from} + {n} = {to}");
+                let mut count = 0;
+                let mut d = from;
+                while d < to {
+                    d = d.next_day().unwrap();
+                    count += u32::from(c.is_working_day(d));
+                }
+                assert_eq!(count, n, "{from} + {n} = {to}");
+            }
+            from = from.next_day().unwrap();
+        }
+        // 2026: 365 days, 104 weekend days, 19 holidays on weekdays (2 + 6 + 1
+        // + 3 + 1 + 1 + 5), 6 make-up days.
+        let mut worked = 0;
+        let mut d = date!(2026 - 01 - 01);
+        while d.year() == 2026 {
+            worked += u32::from(c.is_working_day(d));
+            d = d.next_day().unwrap();
+        }
+        assert_eq!(worked, 365 - 104 - 19 + 6);
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Article {
             upload_due,
             status: ArticleStatus::Pending,
             published_at: None,
-            updated_at: now,
+            updated_at: crate::calendar::utc(now),
         })
     }
 
@@ -137,6 +137,7 @@ impl Article {
         }
         text("title", title, true)?;
         text("body", body, true)?;
+        let now = crate::calendar::utc(now);
         self.title = title.to_owned();
         self.body = body.to_owned();
         self.status = ArticleStatus::Published;
@@ -147,6 +148,7 @@ impl Article {
 
     /// Withdraw an article that is no longer valid.
     pub fn withdraw(&mut self, now: OffsetDateTime) {
+        let now = crate::calendar::utc(now);
         self.status = ArticleStatus::Withdrawn;
         self.updated_at = now;
     }
@@ -229,7 +231,7 @@ impl GapReport {
             kind,
             description: description.to_owned(),
             reported_by,
-            reported_at: now,
+            reported_at: crate::calendar::utc(now),
             fix_due: calendar.working_days_deadline(now, policy.fix_within_days),
             fixed_at: None,
         })
@@ -237,7 +239,7 @@ impl GapReport {
 
     /// The unit fixed it.
     pub fn mark_fixed(&mut self, now: OffsetDateTime) {
-        self.fixed_at.get_or_insert(now);
+        self.fixed_at.get_or_insert(crate::calendar::utc(now));
     }
 
     /// Unfixed past its deadline at `now`.
@@ -319,5 +321,42 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field(), Some("article_id"));
+    }
+
+    #[test]
+    fn serde_round_trips() {
+        let c = prc_2026();
+        let p = KnowledgePolicy::default();
+        let now = datetime!(2026-03-02 09:00 +8);
+        let a = Article::register(
+            1,
+            UnitId::new("hrss"),
+            "社保卡",
+            None,
+            date!(2026 - 03 - 02),
+            now,
+            &c,
+            &p,
+        )
+        .unwrap();
+        let v = serde_json::to_value(&a).unwrap();
+        assert_eq!(v["status"], "pending");
+        assert_eq!(v["effective_on"], "2026-03-02");
+        assert_eq!(serde_json::from_value::<Article>(v).unwrap(), a);
+        let g = GapReport::report(
+            2,
+            UnitId::new("hrss"),
+            None,
+            GapKind::Missing,
+            "缺",
+            UserId::new("1001"),
+            now,
+            &c,
+            &p,
+        )
+        .unwrap();
+        let v = serde_json::to_value(&g).unwrap();
+        assert_eq!(v["kind"], "missing");
+        assert_eq!(serde_json::from_value::<GapReport>(v).unwrap(), g);
     }
 }

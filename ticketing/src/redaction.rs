@@ -15,8 +15,9 @@
 //!    and a recording is the caller's voice.
 //! 4. **The unit complained about** (§29): on a complaint or report, users of
 //!    that unit never see the caller's name, number or contact, the address
-//!    text, the caller's earlier orders, the callback notes, nor any reason
-//!    or note in the history. (Reports never reach that unit at all: see
+//!    text, the caller's earlier orders, what the citizen said in the
+//!    callback or when refusing material, nor any reason or note in the
+//!    history. (Reports never reach that unit at all: see
 //!    dispatch in [`crate::lifecycle`]; complaints may, when it is the unit
 //!    that can fix the service, and the citizen is then contacted through
 //!    the hotline.)
@@ -69,6 +70,8 @@ pub enum Field {
     ReplyFeedback,
     /// `callback.notes`.
     CallbackNotes,
+    /// `material_refusal.note` (what the citizen said).
+    MaterialRefusalNote,
 }
 
 /// An order as one viewer may see it: the same shape as [`WorkOrder`], with
@@ -146,6 +149,7 @@ pub fn withheld(order: &WorkOrder, viewer: &Actor) -> Option<Vec<Field>> {
             Field::AddressText,
             Field::RelatedOrders,
             Field::CallbackNotes,
+            Field::MaterialRefusalNote,
         ]);
     }
     if co {
@@ -199,6 +203,11 @@ pub fn view_for(order: &WorkOrder, viewer: &Actor) -> Option<OrderView> {
             Field::CallbackNotes => {
                 if let Some(c) = o.callback.as_mut() {
                     c.notes.clear();
+                }
+            }
+            Field::MaterialRefusalNote => {
+                if let Some(m) = o.material_refusal.as_mut() {
+                    m.note.clear();
                 }
             }
         }

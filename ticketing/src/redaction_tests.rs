@@ -18,6 +18,7 @@ const RESULT: &str = "已联系物业更换电梯主板,恢复运行";
 const NOTE: &str = "维修单号 W-17";
 const FEEDBACK: &str = "已电话告知市民";
 const CALLBACK: &str = "回访:市民说物业经理威胁她";
+const MATERIAL: &str = "市民说怕被报复,不提供合同";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -106,6 +107,11 @@ fn order(kind: Kind) -> WorkOrder {
         by: UserId::new("1001"),
         at: T0,
     });
+    o.material_refusal = Some(crate::order::MaterialRefusal {
+        requested: "购房合同".into(),
+        note: MATERIAL.into(),
+        at: T0,
+    });
     o.recused.push(UserId::new("1002"));
     o
 }
@@ -136,6 +142,7 @@ fn expected(viewer: &str, kind: Kind) -> Option<Vec<Field>> {
             F::AddressText,
             F::RelatedOrders,
             F::CallbackNotes,
+            F::MaterialRefusalNote,
         ]);
     }
     if co {
@@ -164,10 +171,11 @@ fn secret(field: Field) -> &'static str {
         Field::NoteToHotline => NOTE,
         Field::ReplyFeedback => FEEDBACK,
         Field::CallbackNotes => CALLBACK,
+        Field::MaterialRefusalNote => MATERIAL,
     }
 }
 
-const FIELDS: [Field; 13] = [
+const FIELDS: [Field; 14] = [
     Field::CallerName,
     Field::CallerNumber,
     Field::CallerContact,
@@ -181,6 +189,7 @@ const FIELDS: [Field; 13] = [
     Field::NoteToHotline,
     Field::ReplyFeedback,
     Field::CallbackNotes,
+    Field::MaterialRefusalNote,
 ];
 
 #[test]

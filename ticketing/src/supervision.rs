@@ -277,6 +277,7 @@ pub fn sweep(
     policy: &SupervisionPolicy,
     is_raised: impl Fn(&str) -> bool,
 ) -> Vec<SupervisionRecord> {
+    let now = crate::calendar::utc(now);
     let mut out = Vec::new();
     let mut push = |r: SupervisionRecord| {
         if !is_raised(&r.key) && !out.iter().any(|o: &SupervisionRecord| o.key == r.key) {

@@ -3,7 +3,7 @@
 //! | commands | who |
 //! |---|---|
 //! | answer_on_spot, refuse, redirect_to_legal_channel, dispatch | agent, supervisor |
-//! | hand_over_to_emergency | agent, supervisor, system (the call side) |
+//! | hand_over_to_emergency, link_call | agent, supervisor, system (the call side) |
 //! | sign, respond, request_extension, request_return, note_material_refused, complete, reply | users of the **lead** unit only (主辦負責制, §16.3) |
 //! | approve/refuse_extension, approve/refuse_return | supervisor (the hotline decides, §17.4, §17.7) |
 //! | record_survey | system (survey robot), agent, supervisor |
@@ -57,9 +57,10 @@ pub fn authorize(order: &WorkOrder, command: &Command, actor: &Actor) -> Result<
         | CommandKind::RedirectToLegalChannel
         | CommandKind::Dispatch
         | CommandKind::RecordCallback => role.is_hotline(),
-        CommandKind::HandOverToEmergency | CommandKind::RecordSurvey | CommandKind::Close => {
-            role.is_hotline() || role == Role::System
-        }
+        CommandKind::HandOverToEmergency
+        | CommandKind::LinkCall
+        | CommandKind::RecordSurvey
+        | CommandKind::Close => role.is_hotline() || role == Role::System,
         CommandKind::Sign
         | CommandKind::Respond
         | CommandKind::RequestExtension

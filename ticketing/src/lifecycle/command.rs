@@ -212,6 +212,15 @@ pub enum Command {
     },
     /// Archive a closed order.
     Archive,
+    /// Link a later call about the order (the citizen calling back to ask
+    /// or add something) and its recording. No state change.
+    LinkCall {
+        /// SIP Call-ID.
+        call_id: String,
+        /// The call's recording, if recorded.
+        #[serde(default)]
+        recording_id: Option<String>,
+    },
     /// Recuse a member of staff (§29): they can no longer see or act on the
     /// order.
     Recuse {
@@ -272,6 +281,8 @@ pub enum CommandKind {
     Archive,
     /// [`Command::Recuse`].
     Recuse,
+    /// [`Command::LinkCall`].
+    LinkCall,
 }
 
 impl CommandKind {
@@ -301,6 +312,7 @@ impl CommandKind {
             CommandKind::Close => "close",
             CommandKind::Archive => "archive",
             CommandKind::Recuse => "recuse",
+            CommandKind::LinkCall => "link_call",
         }
     }
 }
@@ -337,6 +349,7 @@ impl Command {
             Command::Close { .. } => CommandKind::Close,
             Command::Archive => CommandKind::Archive,
             Command::Recuse { .. } => CommandKind::Recuse,
+            Command::LinkCall { .. } => CommandKind::LinkCall,
         }
     }
 
@@ -361,4 +374,98 @@ impl Command {
             _ => None,
         }
     }
+}
+
+/// One command of each kind with empty fields, for [`super::available`]:
+/// only the variant, the survey stage (handling when `state` expects it)
+/// and the recused user (`me`) matter to the state and role checks.
+pub(super) fn placeholders(state: super::OrderState, me: &UserId) -> Vec<Command> {
+    let stage = if state == super::OrderState::Replied {
+        SurveyStage::Handling
+    } else {
+        SurveyStage::Reception
+    };
+    let s = String::new;
+    vec![
+        Command::AnswerOnSpot {
+            answer: s(),
+            knowledge_articles: Vec::new(),
+        },
+        Command::Refuse {
+            reason: RefusalReason::Other,
+            explanation: s(),
+        },
+        Command::RedirectToLegalChannel {
+            channel: LegalChannel::Other,
+            explanation: s(),
+        },
+        Command::HandOverToEmergency {
+            linkage: EmergencyLinkage {
+                line: crate::emergency::EmergencyLine::Police,
+                at: OffsetDateTime::UNIX_EPOCH,
+                agent: me.clone(),
+                call_id: s(),
+                outcome: crate::emergency::LinkageOutcome::Connected,
+                note: None,
+            },
+        },
+        Command::Dispatch {
+            lead: UnitId(s()),
+            co_handlers: Vec::new(),
+            note: None,
+        },
+        Command::Sign,
+        Command::Respond {
+            contacted: false,
+            note: s(),
+        },
+        Command::RequestExtension {
+            reason: s(),
+            measures: s(),
+            promised_by: OffsetDateTime::UNIX_EPOCH,
+        },
+        Command::ApproveExtension { note: None },
+        Command::RefuseExtension { note: s() },
+        Command::RequestReturn {
+            reason: s(),
+            basis: s(),
+        },
+        Command::ApproveReturn { note: None },
+        Command::RefuseReturn { note: s() },
+        Command::NoteMaterialRefused {
+            requested: s(),
+            note: s(),
+        },
+        Command::AddNote { text: s() },
+        Command::Complete {
+            outcome: Outcome::Resolved,
+            summary: s(),
+            note_to_hotline: None,
+            public: false,
+        },
+        Command::Reply {
+            citizen_informed: false,
+            feedback: s(),
+            note: None,
+        },
+        Command::RecordSurvey {
+            stage,
+            score: 1,
+            via: s(),
+        },
+        Command::RecordCallback {
+            cause: DissatisfactionCause::Unknown,
+            notes: s(),
+        },
+        Command::Close { reason: None },
+        Command::Archive,
+        Command::Recuse {
+            user: me.clone(),
+            reason: s(),
+        },
+        Command::LinkCall {
+            call_id: s(),
+            recording_id: None,
+        },
+    ]
 }

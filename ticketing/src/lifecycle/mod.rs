@@ -25,6 +25,10 @@ mod state;
 mod transitions;
 
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod scenario_tests;
+#[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +72,19 @@ pub enum Effect {
     CallbackTask,
 }
 
+/// The commands `actor` may issue on `order` in its current state, for the
+/// UI's buttons. Checks the state and the role/unit (not the history: an
+/// extension already used still shows, and `apply` answers 409 with the
+/// reason). `recuse` is listed for everyone because anyone may recuse
+/// themselves.
+pub fn available(order: &WorkOrder, actor: &Actor) -> Vec<CommandKind> {
+    command::placeholders(order.state, &actor.id)
+        .into_iter()
+        .filter(|c| transitions::allowed(order.state, c) && authorize(order, c, actor).is_ok())
+        .map(|c| c.kind())
+        .collect()
+}
+
 /// Apply `command` by `actor` at `now` to `order`. See the module docs for
 /// the order of checks and [`OrderState`] for the transition diagram.
 pub fn apply(
@@ -77,6 +94,7 @@ pub fn apply(
     now: OffsetDateTime,
     rules: &TicketRules,
 ) -> Result<Transition> {
+    let now = crate::calendar::utc(now);
     let kind = command.kind();
     if !transitions::allowed(order.state, command) {
         return Err(DomainError::InvalidTransition {

@@ -56,7 +56,9 @@ pub(super) fn allowed(state: OrderState, command: &Command) -> bool {
                 | S::Surveyed
         ),
         Command::Archive => state == S::Closed,
-        Command::AddNote { .. } | Command::Recuse { .. } => state != S::Archived,
+        Command::AddNote { .. } | Command::Recuse { .. } | Command::LinkCall { .. } => {
+            state != S::Archived
+        }
     }
 }
 
@@ -128,7 +130,9 @@ pub(super) fn step(
                 return invalid();
             }
             text("linkage.call_id", &linkage.call_id, true)?;
-            o.details.links.emergency = Some(linkage.clone());
+            let mut linkage = linkage.clone();
+            linkage.at = crate::calendar::utc(linkage.at);
+            o.details.links.emergency = Some(linkage);
             o.state = S::HandedToEmergency;
         }
         Command::Dispatch {
@@ -181,6 +185,7 @@ pub(super) fn step(
             }
             o.deadlines.respond_by =
                 Some(cal.add_minutes(now, policy.respond_within_minutes, policy.hour_basis));
+            o.timeliness.signed = on_time(now, o.deadlines.sign_by);
             let a = assignment(o, kind)?;
             a.signed_at = Some(now);
             a.signed_by = Some(actor.id.clone());
@@ -191,6 +196,7 @@ pub(super) fn step(
                 return invalid();
             }
             text("note", note, true)?;
+            o.timeliness.responded = on_time(now, o.deadlines.respond_by);
             assignment(o, kind)?.responded_at = Some(now);
             o.state = S::InProgress;
         }
@@ -225,7 +231,7 @@ pub(super) fn step(
             o.extension = Some(Extension {
                 reason: reason.clone(),
                 measures: measures.clone(),
-                promised_by: *promised_by,
+                promised_by: crate::calendar::utc(*promised_by),
                 requested_at: now,
                 decision: Decision::Pending,
                 decision_note: None,
@@ -255,13 +261,13 @@ pub(super) fn step(
             ));
         }
         Command::RefuseExtension { note } => {
-            text("note", note, true)?;
             let Some(ext) = o.extension.as_mut() else {
                 return not_now("no extension was requested");
             };
             if ext.decision != Decision::Pending {
                 return not_now("the extension was already decided");
             }
+            text("note", note, true)?;
             ext.decision = Decision::Refused;
             ext.decision_note = Some(note.clone());
         }
@@ -302,6 +308,7 @@ pub(super) fn step(
             o.returned_by.push(lead);
             o.assignment = None;
             o.deadlines = Deadlines::default();
+            o.timeliness = Default::default();
             o.extension = None;
             o.state = S::Received;
         }
@@ -309,10 +316,10 @@ pub(super) fn step(
             if state != S::ReturnRequested {
                 return invalid();
             }
-            text("note", note, true)?;
             let Some(r) = o.return_request.as_mut() else {
                 return not_now("no return was requested");
             };
+            text("note", note, true)?;
             r.decision = Decision::Refused;
             o.state = r.resume_state;
         }
@@ -361,6 +368,8 @@ pub(super) fn step(
                 completed_by: actor.id.clone(),
             });
             o.reply = None;
+            o.timeliness.completed = on_time(now, o.deadlines.complete_by);
+            o.timeliness.replied = None;
             o.deadlines.reply_by = Some(cal.working_days_deadline(now, policy.reply_within_days));
             o.state = S::Completed;
         }
@@ -376,6 +385,7 @@ pub(super) fn step(
             if let Some(n) = note {
                 text("note", n, false)?;
             }
+            o.timeliness.replied = on_time(now, o.deadlines.reply_by);
             o.reply = Some(Reply {
                 citizen_informed: *citizen_informed,
                 feedback: feedback.clone(),
@@ -466,15 +476,36 @@ pub(super) fn step(
             }
             o.state = S::Archived;
         }
+        Command::LinkCall {
+            call_id,
+            recording_id,
+        } => {
+            text("call_id", call_id, true)?;
+            let links = &mut o.details.links;
+            if !links.call_ids.contains(call_id) {
+                links.call_ids.push(call_id.clone());
+            }
+            if let Some(r) = recording_id {
+                text("recording_id", r, true)?;
+                if !links.recording_ids.contains(r) {
+                    links.recording_ids.push(r.clone());
+                }
+            }
+        }
         Command::Recuse { user, reason } => {
-            text("reason", reason, true)?;
             if o.recused.contains(user) {
                 return not_now("already recused");
             }
+            text("reason", reason, true)?;
             o.recused.push(user.clone());
         }
     }
     Ok(effects)
+}
+
+/// Done at `now` against `deadline`: on time when not after it.
+fn on_time(now: OffsetDateTime, deadline: Option<OffsetDateTime>) -> Option<bool> {
+    deadline.map(|d| now <= d)
 }
 
 /// The order's assignment; every state past dispatch has one.
