@@ -2,13 +2,17 @@
 //!
 //! `router(state)` builds the whole app so tests can drive it with
 //! `tower::ServiceExt::oneshot` without a socket. Errors have one JSON shape
-//! (`{"error": {"code": "...", "message": "..."}}`, see [`error::ApiError`]).
+//! (`{"error": {"code": "...", "message": "...", "field": ...}}`, see
+//! [`error::ApiError`]). Work orders ([`tickets`]), the knowledge base and
+//! supervision ([`knowledge`]), [`reports`] and accounts ([`users`]) sit on
+//! the `hotline-ticketing` store; [`openapi`] serves the generated document.
 
 pub mod auth;
 pub(crate) mod calls;
 pub mod error;
 pub mod files;
 pub mod knowledge;
+pub mod openapi;
 pub mod reports;
 pub mod tickets;
 pub mod users;
@@ -65,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/api/agents", get(list_agents))
         .route("/api/calls", get(calls::list_calls))
         .route("/api/recordings", get(calls::list_recordings))
