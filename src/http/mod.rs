@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub(crate) mod calls;
+pub mod drafts;
 pub mod error;
 pub mod files;
 pub mod knowledge;
@@ -100,6 +101,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/knowledge/{id}/withdraw", post(knowledge::withdraw))
         .route("/api/supervision", get(knowledge::list_supervision))
         .route("/api/reports/{name}", get(reports::report))
+        .route("/api/drafts", get(drafts::list))
+        .route("/api/drafts/{id}", get(drafts::get_one))
+        .route("/api/drafts/{id}/order", post(drafts::to_order))
+        .route("/api/drafts/{id}/no_order", post(drafts::no_order))
         .fallback(not_found)
         .with_state(state)
 }

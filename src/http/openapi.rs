@@ -10,7 +10,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, error, knowledge, reports, tickets, users};
+use super::{auth, drafts, error, knowledge, reports, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use super::{auth, error, knowledge, reports, tickets, users};
         knowledge::withdraw, knowledge::report_gap, knowledge::list_gaps, knowledge::fix_gap,
         knowledge::list_supervision,
         reports::report,
+        drafts::list, drafts::get_one, drafts::to_order, drafts::no_order,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -36,6 +37,7 @@ use super::{auth, error, knowledge, reports, tickets, users};
         (name = "knowledge", description = "Knowledge base and gap reports, §24–§25"),
         (name = "supervision", description = "Supervision records (督办), §26"),
         (name = "reports", description = "Reports, §10 and §23"),
+        (name = "drafts", description = "The record each answered call leaves, §15–§16.1"),
         (name = "users", description = "Database users, units, audit log"),
     )
 )]

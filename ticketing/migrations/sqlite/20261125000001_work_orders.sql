@@ -108,17 +108,35 @@ CREATE TABLE order_numbers (
     last BIGINT NOT NULL
 );
 
--- Emergency linkage (§9, §14): line, time, agent, call and outcome.
+-- Drafts (§15, §16.1): every answered call opens one; the agent completes
+-- it into an order or "no order needed".
+CREATE TABLE drafts (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id         TEXT NOT NULL,
+    agent_id        TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    answered_at_ms  BIGINT NOT NULL,
+    completed_at_ms BIGINT,
+    order_id        TEXT,
+    data            TEXT NOT NULL
+);
+CREATE INDEX drafts_status ON drafts (status, answered_at_ms);
+CREATE INDEX drafts_call ON drafts (call_id);
+
+-- Emergency linkage (§9, §14): line, time, agent, call and outcome; on the
+-- call's draft first, on the order once there is one.
 CREATE TABLE emergency_linkages (
     id       TEXT PRIMARY KEY,
-    order_id TEXT REFERENCES orders (id),
-    call_id  TEXT,
+    draft_id BIGINT,
+    order_id TEXT,
+    call_id  TEXT NOT NULL,
     line     TEXT NOT NULL,
     agent    TEXT NOT NULL,
     at_ms    BIGINT NOT NULL,
     outcome  TEXT NOT NULL
 );
 CREATE INDEX emergency_linkages_order ON emergency_linkages (order_id);
+CREATE INDEX emergency_linkages_at ON emergency_linkages (at_ms);
 
 -- Satisfaction surveys (§18–§22): one row per survey result; the call side
 -- (issue 4) writes reception-stage rows, the order side handling-stage ones.

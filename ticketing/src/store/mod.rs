@@ -16,6 +16,7 @@
 //! Queries use `$N` placeholders, which both engines accept.
 
 mod audit;
+mod drafts;
 mod knowledge;
 mod orders;
 mod reports;
@@ -30,10 +31,10 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use orders::{HistoryRow, OrderFilter, OrderRow};
+pub use orders::{DraftRow, HistoryRow, LinkageRow, NewOrder, OrderFilter, OrderRow};
 pub use reports::{Cell, Report, ReportParams, Table};
 pub use supervision::SupervisionFilter;
-pub use tickets::{from_ms, history_row, ms, order_row, parse_order};
+pub use tickets::{from_ms, history_row, linkage_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");

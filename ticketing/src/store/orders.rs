@@ -58,6 +58,88 @@ pub struct OrderRow {
     pub recused: Vec<String>,
     /// The domain order, JSON.
     pub data: String,
+    /// The emergency transfer on the order (§14), written to
+    /// `emergency_linkages` with it; not read back (it is in `data`).
+    pub emergency: Option<LinkageRow>,
+}
+
+/// One emergency transfer (§9, §14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkageRow {
+    /// `call_id:at_ms`: one transfer of one call at one instant.
+    pub id: String,
+    pub call_id: String,
+    /// `110`, `119`, `120`, `122`.
+    pub line: String,
+    pub agent: String,
+    pub at_ms: i64,
+    pub outcome: String,
+}
+
+/// A draft's new state, written in the transaction that opens its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRow {
+    pub id: i64,
+    pub status: String,
+    pub completed_at_ms: Option<i64>,
+    pub order_id: Option<String>,
+    pub data: String,
+}
+
+/// Everything [`Store::insert_order`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub order: OrderRow,
+    /// The opening entry, and the intake decision's when made at once.
+    pub history: Vec<HistoryRow>,
+    /// The draft completed into this order (must still be open).
+    pub draft: Option<DraftRow>,
+}
+
+/// Records an emergency transfer (or links it to its order).
+pub(super) async fn record_linkage(
+    tx: &mut Transaction<'static, Any>,
+    l: &LinkageRow,
+    draft_id: Option<i64>,
+    order_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO emergency_linkages (id, draft_id, order_id, call_id, line, agent, at_ms, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+         order_id = COALESCE(excluded.order_id, emergency_linkages.order_id), \
+         draft_id = COALESCE(excluded.draft_id, emergency_linkages.draft_id), \
+         outcome = excluded.outcome",
+    )
+    .bind(&l.id)
+    .bind(draft_id)
+    .bind(order_id)
+    .bind(&l.call_id)
+    .bind(&l.line)
+    .bind(&l.agent)
+    .bind(l.at_ms)
+    .bind(&l.outcome)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a draft out of `open`; [`Error::Conflict`] if it is no longer open.
+pub(super) async fn close_draft(tx: &mut Transaction<'static, Any>, d: &DraftRow) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE drafts SET status = $1, completed_at_ms = $2, order_id = $3, data = $4 \
+         WHERE id = $5 AND status = 'open'",
+    )
+    .bind(&d.status)
+    .bind(d.completed_at_ms)
+    .bind(d.order_id.as_deref())
+    .bind(&d.data)
+    .bind(d.id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(format!("draft {}", d.id)));
+    }
+    Ok(())
 }
 
 /// The stored form of one history entry.
@@ -152,6 +234,7 @@ fn order_from_row(r: &AnyRow) -> Result<OrderRow> {
         reception_score: r.try_get("reception_score")?,
         recused: split_list(&recused),
         data: r.try_get("data")?,
+        emergency: None,
     })
 }
 
@@ -253,16 +336,17 @@ fn bind_order<'q>(
 
 impl Store {
     /// Inserts a new order. `build` receives the allocated daily sequence
-    /// number of `day` (`yyyymmdd`, the local date) and returns the rows to
-    /// store (or a domain error, which rolls everything back).
+    /// number of `day` (`yyyymmdd`, the local date) and returns what to store
+    /// (or a domain error, which rolls everything back, number included).
     ///
     /// # Errors
-    /// `build`'s error, [`Error::Duplicate`], database errors.
+    /// `build`'s error, [`Error::Duplicate`], [`Error::Conflict`] (the draft
+    /// was completed meanwhile), database errors.
     pub async fn insert_order<E>(
         &self,
         day: &str,
         who: &AuditEntry,
-        build: impl FnOnce(u32) -> Result<(OrderRow, HistoryRow), E>,
+        build: impl FnOnce(u32) -> Result<NewOrder, E>,
     ) -> Result<Result<OrderRow, E>> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -274,10 +358,11 @@ impl Store {
         .await?;
         let last: i64 = row.try_get("last")?;
         let seq = u32::try_from(last).unwrap_or(u32::MAX);
-        let (order, history) = match build(seq) {
+        let new = match build(seq) {
             Ok(x) => x,
             Err(e) => return Ok(Err(e)),
         };
+        let order = new.order;
         let co = join_list(&order.co_units);
         let recused = join_list(&order.recused);
         let sql = format!(
@@ -294,8 +379,25 @@ impl Store {
             other => other?,
         };
         link_units(&mut tx, &order).await?;
-        insert_history(&mut tx, &history).await?;
-        let detail = serde_json::json!({ "state": order.state, "category": order.category });
+        for h in &new.history {
+            insert_history(&mut tx, h).await?;
+        }
+        if let Some(d) = &new.draft {
+            close_draft(&mut tx, d).await?;
+        }
+        if let Some(l) = &order.emergency {
+            record_linkage(
+                &mut tx,
+                l,
+                new.draft.as_ref().map(|d| d.id),
+                Some(&order.id),
+            )
+            .await?;
+        }
+        let detail = serde_json::json!({
+            "state": order.state, "category": order.category,
+            "draft": new.draft.as_ref().map(|d| d.id),
+        });
         audit::record(&mut tx, who, "order.create", "order", &order.id, &detail).await?;
         tx.commit().await?;
         Ok(Ok(order))
@@ -336,6 +438,9 @@ impl Store {
         self.check_fail(FailPoint::AfterOrderUpdate)?;
         insert_history(&mut tx, history).await?;
         link_units(&mut tx, order).await?;
+        if let Some(l) = &order.emergency {
+            record_linkage(&mut tx, l, None, Some(&order.id)).await?;
+        }
         let detail = serde_json::json!({
             "from": history.from_state, "to": history.to_state, "version": order.version,
         });

@@ -45,6 +45,7 @@ fn row(id: &str, version: i64, state: &str) -> OrderRow {
         reception_score: None,
         recused: vec![],
         data: format!("{{\"v\":{version}}}"),
+        emergency: None,
     }
 }
 
@@ -67,10 +68,11 @@ async fn create(store: &Store) -> OrderRow {
     store
         .insert_order("20261125", &who(1_000), |seq| {
             let id = format!("MM20261125{seq:06}");
-            Ok::<_, std::convert::Infallible>((
-                row(&id, 1, "received"),
-                hist(&id, 1, None, "received"),
-            ))
+            Ok::<_, std::convert::Infallible>(NewOrder {
+                order: row(&id, 1, "received"),
+                history: vec![hist(&id, 1, None, "received")],
+                draft: None,
+            })
         })
         .await
         .expect("insert")

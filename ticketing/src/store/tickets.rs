@@ -108,7 +108,25 @@ pub fn order_row(o: &WorkOrder, updated_at: OffsetDateTime) -> Result<OrderRow> 
             .map(|s| i64::from(s.score)),
         recused: o.recused.iter().map(|u| u.0.clone()).collect(),
         data: to_json("order", o)?,
+        emergency: o.details.links.emergency.as_ref().map(linkage_row),
     })
+}
+
+/// The stored form of an emergency transfer.
+#[must_use]
+pub fn linkage_row(l: &crate::emergency::EmergencyLinkage) -> super::LinkageRow {
+    let outcome = serde_json::to_value(l.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    super::LinkageRow {
+        id: format!("{}:{}", l.call_id, ms(l.at)),
+        call_id: l.call_id.clone(),
+        line: l.line.number().to_owned(),
+        agent: l.agent.0.clone(),
+        at_ms: ms(l.at),
+        outcome,
+    }
 }
 
 /// The stored form of a history entry.
@@ -141,6 +159,18 @@ pub fn parse_order(row: &OrderRow) -> Result<WorkOrder> {
     })
 }
 
+/// The local date of `now` and its `yyyymmdd` key for order numbering.
+pub(super) fn day_key(rules: &TicketRules, now: OffsetDateTime) -> (time::Date, String) {
+    let day = rules.calendar.local_date(now);
+    let key = format!(
+        "{:04}{:02}{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    );
+    (day, key)
+}
+
 impl Store {
     /// Opens an order from `details` (validated against the rules' topic
     /// tree), numbered with the next sequence of its local day.
@@ -156,25 +186,20 @@ impl Store {
         who: &AuditEntry,
     ) -> Result<WorkOrder> {
         details.validate(&rules.topics).map_err(Error::Domain)?;
-        let day = rules.calendar.local_date(now);
-        let day_key = format!(
-            "{:04}{:02}{:02}",
-            day.year(),
-            u8::from(day.month()),
-            day.day()
-        );
+        let (day, key) = day_key(rules, now);
         let mut opened: Option<WorkOrder> = None;
         let built = self
-            .insert_order(&day_key, who, |seq| {
+            .insert_order(&key, who, |seq| {
                 let number = OrderNumber::new(&rules.order_prefix, day, seq)?;
                 let order = WorkOrder::open(number, details, actor, now, &rules.topics)?;
                 let entry = HistoryEntry::opened(&order, actor);
-                let rows = (
-                    order_row(&order, now)
+                let rows = super::NewOrder {
+                    order: order_row(&order, now)
                         .map_err(|e| DomainError::validation("order", e.to_string()))?,
-                    history_row(&entry)
-                        .map_err(|e| DomainError::validation("order", e.to_string()))?,
-                );
+                    history: vec![history_row(&entry)
+                        .map_err(|e| DomainError::validation("order", e.to_string()))?],
+                    draft: None,
+                };
                 opened = Some(order);
                 Ok::<_, DomainError>(rows)
             })
