@@ -128,7 +128,7 @@ impl WorkingCalendar {
     /// for a server with no `[calendar]` table.
     pub fn weekdays_only() -> WorkingCalendar {
         WorkingCalendar {
-            offset: UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC),
+            offset: time::macros::offset!(+8),
             weekend: [false, false, false, false, false, true, true],
             holidays: BTreeSet::new(),
             workdays: BTreeSet::new(),

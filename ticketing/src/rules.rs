@@ -5,6 +5,19 @@
 //! at start-up and passes it by reference to every call of
 //! [`crate::lifecycle::apply`], [`crate::supervision::sweep`] and friends.
 //! Nothing in here changes while the server runs.
+//!
+//! | config key (`hotline-config`) | here |
+//! |---|---|
+//! | `calendar.utc_offset` (`minutes`) | [`CalendarSpec::utc_offset`](crate::CalendarSpec) (`UtcOffset::from_whole_seconds(minutes * 60)`) |
+//! | `calendar.weekend` | `CalendarSpec::weekend` (`time::Weekday`) |
+//! | `calendar.working_hours` (`start_min`, `end_min`) | `CalendarSpec::working_hours` |
+//! | `calendar.holiday_dates()`, `calendar.workdays` | `CalendarSpec::holidays`, `workdays` (`Date::from_calendar_date`) |
+//! | `tickets.order_prefix` | [`TicketRules::order_prefix`] |
+//! | `tickets.sign_within_minutes`, `respond_within_minutes`, `hour_basis`, `reply_within_days`, `return_within_days`, `complete_within_days.*` | [`DeadlinePolicy`] fields of the same names |
+//! | `tickets.kb_upload_within_days`, `kb_fix_within_days` | [`KnowledgePolicy::upload_within_days`], [`KnowledgePolicy::fix_within_days`] |
+//! | `tickets.supervision_city_after_hours`, `supervision_city_after_days`, `repeat_threshold`, `repeat_window_days` | [`SupervisionPolicy::city_after_hours`], [`SupervisionPolicy::city_after_days`], `repeat_threshold`, `repeat_window_days` |
+//! | `tickets.topics[].code`, `.name` | [`TopicTree::new`] |
+//! | `tickets.draft_stale_after_minutes` | the `wrap_up` of [`crate::draft::Draft::is_stale`] |
 
 use crate::calendar::WorkingCalendar;
 use crate::deadline::DeadlinePolicy;

@@ -279,8 +279,11 @@ pub fn sweep(
 ) -> Vec<SupervisionRecord> {
     let now = crate::calendar::utc(now);
     let mut out = Vec::new();
+    // Keys raised in this sweep: an order listed twice in the input must
+    // not raise twice.
+    let mut seen = std::collections::HashSet::new();
     let mut push = |r: SupervisionRecord| {
-        if !is_raised(&r.key) && !out.iter().any(|o: &SupervisionRecord| o.key == r.key) {
+        if !is_raised(&r.key) && seen.insert(r.key.clone()) {
             out.push(r);
         }
     };

@@ -515,3 +515,29 @@ fn records_serialise_with_snake_case_kinds() {
     let back: SupervisionRecord = serde_json::from_value(v).unwrap();
     assert_eq!(back, r[0]);
 }
+
+#[test]
+fn an_order_listed_twice_raises_once() {
+    let rules = rules();
+    let s = OrderSummary::of(&order_in(OrderState::Dispatched));
+    let twice = [s.clone(), s];
+    let r = sweep(
+        SweepInput {
+            orders: &twice,
+            articles: &[],
+            gaps: &[],
+        },
+        datetime!(2026-03-03 12:00 +8),
+        &rules.calendar,
+        &rules.supervision,
+        |_| false,
+    );
+    assert_eq!(
+        kinds(&r),
+        [(
+            SupervisionKind::OverdueSign,
+            Tier::District,
+            datetime!(2026-03-03 12:00 +8)
+        )]
+    );
+}

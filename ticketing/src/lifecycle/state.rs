@@ -1,19 +1,27 @@
 //! The states of a work order (§15–§22).
 //!
 //! ```text
-//!            ┌──────────── answer_on_spot / refuse / redirect_to_legal_channel /
-//!            │             hand_over_to_emergency ──► (terminal intake states) ──┐
-//! received ──┤                                                                    │
-//!    ▲       └─ dispatch ─► dispatched ─ sign ─► signed ─ respond ─► in_progress  │
-//!    │                          │                  │                    │  ▲      │
-//!    └── approve_return ◄── return_requested ◄─────┴────────────────────┘  │      │
-//!                               └── refuse_return (back where it was)      │      │
-//! in_progress ─ complete ─► completed ─ reply ─► replied ─ record_survey ─►│      │
-//!      ▲                                            │   (4/5, round 1)      │      │
-//!      └── record_callback (redo) ◄─ callback_pending ◄┘                    │      │
-//! replied ── record_survey (1–3, or round 2) ─► surveyed ─ close ─► closed ◄┘──────┘
-//!                                                          closed ─ archive ─► archived
+//! received ─┬─ answer_on_spot ─────────────► answered_on_spot ────────────┐
+//!           ├─ refuse ─────────────────────► refused ─────────────────────┤
+//!           ├─ redirect_to_legal_channel ──► redirected_to_legal_channel ─┼─ close ─► closed
+//!           ├─ hand_over_to_emergency ─────► handed_to_emergency ─────────┘
+//!           └─ dispatch ─► dispatched ─ sign ─► signed ─ respond ─► in_progress ◄─────────┐
+//!                              │                  │                    │                  │
+//!                              └─ request_return ─┴────────────────────┘                  │
+//!                                       ▼                                                 │
+//!                               return_requested ─ approve_return ─► received             │
+//!                                                └ refuse_return ──► the state it left    │
+//! in_progress ─ complete ─► completed ─ reply ─► replied                                  │
+//! replied ─ record_survey 4–5, round 1 ─► callback_pending ─ record_callback, redo ───────┘
+//!                                                          └ record_callback, policy/objective ─► surveyed
+//! replied ─ record_survey 1–3, or round 2 ─► surveyed ─ close ─► closed ─ archive ─► archived
+//! replied ─ close (with a reason: no survey possible) ─► closed
 //! ```
+//!
+//! Steps that leave the state as it is: `request_extension`,
+//! `approve_extension`, `refuse_extension`, `note_material_refused` (signed,
+//! in progress); `add_note`, `recuse`, `link_call` and reception-stage
+//! surveys (every state but archived).
 
 use std::fmt;
 
