@@ -1,4 +1,5 @@
-//! Command-line interface (`clap`): `serve`, `config check`, `config default`.
+//! Command-line interface (`clap`): `serve`, `config check`, `config default`,
+//! `user add`, `user hash` (see [`crate::cli_users`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +29,11 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Manage database users (unit users, administrators).
+    User {
+        #[command(subcommand)]
+        command: crate::cli_users::UserCommand,
     },
 }
 

@@ -8,6 +8,7 @@
 //! start a whole server in-process on ephemeral loopback ports.
 
 pub mod cli;
+pub mod cli_users;
 pub mod contact;
 pub mod http;
 pub mod logging;
@@ -15,3 +16,4 @@ pub mod media;
 pub mod metrics;
 pub mod server;
 pub mod sip_io;
+pub mod ticket_rules;

@@ -19,5 +19,6 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check { path },
         } => hotline::cli::config_check(&path),
         Command::Serve(args) => hotline::cli::serve(args),
+        Command::User { command } => hotline::cli_users::run(command),
     }
 }

@@ -15,6 +15,7 @@ use crate::http::{self, auth::SessionStore, AppState};
 use crate::metrics::Metrics;
 use crate::sip_io;
 use hotline_recordings::CallStore;
+use hotline_ticketing::store::{Backend, Store as TicketStore};
 
 /// A running server. Dropping it without [`Server::shutdown`] leaves the tasks
 /// running until the runtime ends.
@@ -24,6 +25,8 @@ pub struct Server {
     pub metrics: Arc<Metrics>,
     /// The SIP core (queries and the live event bus).
     pub sip: sip_io::SipHandle,
+    /// The work-order store (tests reach in to inject failures).
+    pub tickets: TicketStore,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -36,11 +39,17 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let metrics = Arc::new(Metrics::new());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let store = open_storage(&config).await?;
+    let rules = Arc::new(crate::ticket_rules::from_config(&config).context("work-order rules")?);
+    let (store, tickets) = open_storage(&config).await?;
+    let credentials = Arc::new(
+        http::auth::Credentials::from_config(&config)
+            .map_err(|e| anyhow::anyhow!("HTTP log-in passwords: {e}"))?,
+    );
     let sip = sip_io::start(
         &config,
         metrics.clone(),
         Some(store.clone()),
+        Some(tickets.clone()),
         shutdown_rx.clone(),
     )
     .await
@@ -55,6 +64,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         metrics: metrics.clone(),
         sip: sip.handle.clone(),
         store: store.clone(),
+        tickets: tickets.clone(),
+        credentials,
+        rules: rules.clone(),
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
@@ -74,19 +86,55 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 
     let mut tasks = sip.tasks;
     tasks.push(http_task);
+    tasks.push(tokio::spawn(supervision_timer(
+        tickets.clone(),
+        rules.clone(),
+        shutdown_rx.clone(),
+    )));
     Ok(Server {
         sip_addr: sip.local_addr,
         http_addr,
         metrics,
         sip: sip.handle,
+        tickets,
         shutdown: shutdown_tx,
         tasks,
     })
 }
 
+/// How often the supervision sweep runs (§26). Deadlines are minutes (30 min
+/// to respond) to days, so a minute late is precise enough.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the domain's supervision sweep every [`SWEEP_INTERVAL`] until shutdown.
+async fn supervision_timer(
+    tickets: TicketStore,
+    rules: Arc<hotline_ticketing::TicketRules>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        match tickets
+            .run_sweep(time::OffsetDateTime::now_utc(), &rules)
+            .await
+        {
+            Ok(raised) if !raised.is_empty() => {
+                tracing::info!(count = raised.len(), "supervision records raised");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("supervision sweep failed: {e}"),
+        }
+    }
+}
+
 /// Creates the data directories, repairs recordings a crash left unfinished,
 /// and opens the database (running its migrations).
-async fn open_storage(config: &Config) -> anyhow::Result<CallStore> {
+async fn open_storage(config: &Config) -> anyhow::Result<(CallStore, TicketStore)> {
     let data_dir = &config.storage.data_dir;
     let recordings = config.storage.recordings_dir();
     tokio::fs::create_dir_all(&recordings)
@@ -112,10 +160,26 @@ async fn open_storage(config: &Config) -> anyhow::Result<CallStore> {
         ),
     }
     let url = config.storage.database_url();
-    let store = CallStore::connect(&url)
+    let (calls, tickets) = open_database(&url)
         .await
-        .with_context(|| format!("opening the database under {}", data_dir.display()))?;
-    Ok(store)
+        .with_context(|| format!("opening the database (data_dir {})", data_dir.display()))?;
+    Ok((calls, tickets))
+}
+
+/// Opens the database at `url` (SQLite or PostgreSQL) and runs both
+/// migration sets: the recordings index and the work-order store.
+pub async fn open_database(url: &str) -> anyhow::Result<(CallStore, TicketStore)> {
+    let backend = Backend::of_url(url)
+        .with_context(|| "storage.database_url must start with sqlite: or postgres:")?;
+    let pool = hotline_ticketing::store::connect_pool(url).await?;
+    hotline_recordings::migrator()
+        .run(&pool)
+        .await
+        .context("migrating the recordings index")?;
+    let tickets = TicketStore::open(pool.clone(), backend)
+        .await
+        .context("migrating the work-order store")?;
+    Ok((CallStore::from_pool(pool), tickets))
 }
 
 impl Server {

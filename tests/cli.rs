@@ -151,3 +151,100 @@ fn serve_on_the_default_config_answers_health_and_stops_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
 }
+
+/// Runs `hotline user …` with `stdin` and `HOTLINE_DATA_DIR=dir`.
+fn user_cmd(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("user")
+        .args(args)
+        .env("HOTLINE_DATA_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn user_add_bootstraps_an_admin_who_can_log_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = user_cmd(
+        dir.path(),
+        &["add", "--role", "admin", "root"],
+        "a-long-admin-password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("root"));
+    // Refused: the same name again, a short password, a unit user without a unit.
+    let again = user_cmd(
+        dir.path(),
+        &["add", "--role", "admin", "root"],
+        "a-long-admin-password\n",
+    );
+    assert!(!again.status.success());
+    let short = user_cmd(dir.path(), &["add", "--role", "admin", "other"], "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10"));
+    let no_unit = user_cmd(
+        dir.path(),
+        &["add", "--role", "unit", "u1"],
+        "a-long-unit-password\n",
+    );
+    assert!(!no_unit.status.success());
+    let unit = user_cmd(
+        dir.path(),
+        &["add", "--role", "unit", "--unit", "housing", "u1"],
+        "a-long-unit-password\n",
+    );
+    assert!(
+        unit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unit.stderr)
+    );
+
+    // `user hash` prints a PHC string the config accepts.
+    let hash = user_cmd(dir.path(), &["hash"], "a-long-web-password\n");
+    let phc = String::from_utf8(hash.stdout).expect("utf8");
+    assert!(
+        hotline_config::auth::check_password_hash(phc.trim()).is_ok(),
+        "{phc}"
+    );
+
+    // The server on that data directory lets the admin and the unit user in.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let data = dir.path().to_path_buf();
+        let server = common::TestServer::start_with(move |c| c.storage.data_dir = data).await;
+        let token = server.login("root", "a-long-admin-password").await;
+        let resp = reqwest::Client::new()
+            .get(server.http_url("/api/users"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("users");
+        assert_eq!(resp.status(), 200);
+        let users: serde_json::Value = resp.json().await.expect("json");
+        let ids: Vec<&str> = users
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|u| u["id"].as_str())
+            .collect();
+        assert_eq!(ids, ["root", "u1"]);
+        assert_eq!(users[1]["unit"], "housing");
+        server.login("u1", "a-long-unit-password").await;
+        server.stop().await;
+    });
+}

@@ -285,6 +285,20 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
     assert_eq!(surveys[0]["agent_id"], "1003");
     assert_eq!(surveys[0]["queue"], "cantonese");
     assert_eq!(surveys[0]["stage"], "reception");
+    // Every answered call leaves a draft for the agent to complete (§15).
+    let drafts = supervisor_get(&server, "/api/drafts").await;
+    let d = drafts
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["call"]["call_id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("the call's draft: {drafts}"));
+    assert_eq!(d["call"]["agent"], "1003", "{d}");
+    assert_eq!(d["call"]["caller_number"], CALLER);
+    assert!(
+        d["call"]["ivr_path"].as_array().is_some_and(|p| p
+            .iter()
+            .any(|s| s.as_str().is_some_and(|s| s.contains("yue")))),
+        "the menu path: {d}"
+    );
     let queues = supervisor_get(&server, "/api/queues").await;
     let q = queues
         .as_array()
@@ -403,8 +417,16 @@ async fn the_emergency_key_reaches_110_through_the_gateway() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(records[0]["number"], "110", "{records}");
-    assert_eq!(records[0]["via"], "ivr");
+    assert_eq!(records[0]["agent"], "ivr", "chosen in the menu");
     assert_eq!(records[0]["outcome"], "connected");
+    // A transfer from the menu opens a draft of its own for the supervisors.
+    let drafts = supervisor_get(&server, "/api/drafts").await;
+    let d = drafts
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["call"]["agent"] == "ivr"))
+        .unwrap_or_else(|| panic!("a menu draft: {drafts}"));
+    assert_eq!(d["emergency"][0]["line"], "110", "{d}");
+    assert_eq!(d["call"]["caller_number"], CALLER);
     let bye = caller.call.in_dialog(&mut caller.trunk, "BYE");
     caller.trunk.send(&bye).await;
     let bye = gw

@@ -141,7 +141,8 @@ async fn the_agent_hands_the_caller_to_110_through_the_api() {
     for bad in ["13811012345", "12345", "0110"] {
         let (status, body) = transfer(&server, &agent, &call, json!({"emergency": bad})).await;
         assert_eq!(status, 400, "{bad}: {body}");
-        assert_eq!(body["error"]["code"], "bad_request");
+        assert_eq!(body["error"]["code"], "validation");
+        assert_eq!(body["error"]["field"], "emergency");
     }
     let (status, _) = transfer(&server, &other, &call, json!({"emergency": "110"})).await;
     assert_eq!(status, 403, "another agent may not transfer this call");
@@ -171,6 +172,40 @@ async fn the_agent_hands_the_caller_to_110_through_the_api() {
 
     let (status, _) = transfer(&server, &agent, &call, json!({"emergency": "119"})).await;
     assert_eq!(status, 403, "the agent is no longer on the call");
+
+    // The call's work-order draft carries the emergency-linkage record (§14).
+    let sup = server.login("9001", "test-pass-9001").await;
+    let mut draft = Value::Null;
+    for _ in 0..100 {
+        let drafts: Value = reqwest::Client::new()
+            .get(server.http_url("/api/drafts"))
+            .bearer_auth(&sup)
+            .send()
+            .await
+            .expect("drafts")
+            .json()
+            .await
+            .expect("JSON");
+        if let Some(d) = drafts.as_array().and_then(|a| {
+            a.iter().find(|d| {
+                d["call"]["call_id"] == call.as_str()
+                    && !d["emergency"].as_array().is_none_or(|e| e.is_empty())
+            })
+        }) {
+            draft = d.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(draft["call"]["agent"], "1001", "{draft}");
+    assert_eq!(
+        draft["call"]["caller_number"],
+        call_setup::CALLER,
+        "{draft}"
+    );
+    assert_eq!(draft["emergency"][0]["line"], "110", "{draft}");
+    assert_eq!(draft["emergency"][0]["agent"], "1001", "{draft}");
+    assert_eq!(draft["emergency"][0]["outcome"], "connected", "{draft}");
 
     // The caller hangs up: the gateway gets the BYE.
     let bye = c.call.in_dialog(&mut c.trunk, "BYE");

@@ -120,7 +120,8 @@ async fn bad_credentials_missing_token_and_bad_json_get_clear_errors() {
         .expect("login");
     assert_eq!(bad_json.status(), 400);
     let body: serde_json::Value = bad_json.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "bad_request");
+    assert_eq!(body["error"]["code"], "validation");
+    assert_eq!(body["error"]["field"], "username", "{body}");
     server.stop().await;
 }
 

@@ -83,6 +83,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod auth;
 mod env;
 mod ivr;
 mod queues;

@@ -473,8 +473,12 @@ pub struct AgentConfig {
     pub id: String,
     /// Display name on the wallboard; the id is shown when empty.
     pub name: String,
-    /// Shared secret for SIP digest authentication and the HTTP login.
+    /// Shared secret for SIP digest authentication, and the HTTP login
+    /// unless `password_hash` is set.
     pub password: String,
+    /// Argon2 PHC string for the HTTP login (see `auth.rs`); empty: the
+    /// HTTP login uses `password`.
+    pub password_hash: String,
     /// Skill tokens matched against queues, e.g. `"lang:yue"`, `"biz:consumer"`.
     pub skills: Vec<String>,
     /// What the agent may do in the HTTP API.

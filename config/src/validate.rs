@@ -482,6 +482,11 @@ impl Config {
                     format!("a supervisor's password needs at least {MIN_SUPERVISOR_PASSWORD} characters: supervisors can hear every recording"),
                 );
             }
+            if !a.password_hash.is_empty() {
+                if let Err(e) = crate::auth::check_password_hash(&a.password_hash) {
+                    r.err(format!("{path}.password_hash"), e);
+                }
+            }
             r.tokens(&format!("{path}.skills"), &a.skills);
         }
     }

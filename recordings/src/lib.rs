@@ -57,7 +57,7 @@ pub use recorder::{
 };
 pub use repair::{repair_dir, repair_file, RepairReport};
 pub use store::{
-    connect_pool, reason, recording_id, CallMeta, CallStore, Cdr, HangupBy, PurgeReport,
+    connect_pool, migrator, reason, recording_id, CallMeta, CallStore, Cdr, HangupBy, PurgeReport,
     RecordingRow, MIGRATOR,
 };
 pub use writer::{sha256_file, RecordingInfo, RecordingWriter};

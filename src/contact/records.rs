@@ -1,7 +1,10 @@
-//! What the contact centre stores besides call detail records: survey
-//! results, callback requests and emergency-linkage records (tables of
-//! `migrations/0002_surveys_callbacks_emergency.sql`, in the same database as
-//! the CDRs, on SQLite or PostgreSQL through sqlx's `Any` driver).
+//! What the contact centre stores besides call detail records, in the same
+//! database (SQLite or PostgreSQL through sqlx's `Any` driver): callback
+//! requests and closed ACD days (`migrations/0002_callback_requests.sql`,
+//! `0003_acd_days.sql`), and reception-stage survey results in the work-order
+//! store's `surveys` table, where the satisfaction reports read them. The
+//! emergency-linkage records the API lists are the work-order store's
+//! `emergency_linkages` (written with the call's draft, `sip_io::drafts`).
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -11,12 +14,13 @@ use sqlx::{AnyPool, Row};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SurveyRow {
     pub id: String,
-    pub call_id: String,
+    pub call_id: Option<String>,
     /// `reception` or `handling`.
     pub stage: String,
     pub agent_id: Option<String>,
     pub queue: Option<String>,
-    pub ticket_id: Option<String>,
+    /// The work order it rates (handling stage).
+    pub order_id: Option<String>,
     /// 1–5; `None`: no rating.
     pub rating: Option<i64>,
     pub at_ms: i64,
@@ -37,19 +41,21 @@ pub struct CallbackRow {
     pub status: String,
 }
 
-/// A stored emergency transfer.
+/// An emergency-linkage record (§9, §14).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmergencyRow {
     pub id: String,
     pub call_id: String,
+    /// `110`, `119`, `120` or `122`.
     pub number: String,
-    pub requested_by: String,
-    /// `api`, `refer` or `ivr`.
-    pub via: String,
-    pub requested_at_ms: i64,
-    /// `connected`, or `failed:<status>`.
+    /// The agent who transferred (`ivr`: the caller chose it in the menu).
+    pub agent: String,
+    pub at_ms: i64,
+    /// `connected`, `not_answered`, `failed`, `caller_hung_up`.
     pub outcome: String,
-    pub completed_at_ms: i64,
+    /// The draft and the order it is attached to.
+    pub draft_id: Option<i64>,
+    pub order_id: Option<String>,
 }
 
 /// The contact centre's tables.
@@ -66,15 +72,15 @@ impl ContactRecords {
 
     pub async fn insert_survey(&self, s: &SurveyRow) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO surveys (id, call_id, stage, agent_id, queue, ticket_id, rating, at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO surveys (id, call_id, stage, agent_id, queue, order_id, score, final, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)",
         )
         .bind(&s.id)
-        .bind(&s.call_id)
+        .bind(s.call_id.as_deref())
         .bind(&s.stage)
         .bind(s.agent_id.as_deref())
         .bind(s.queue.as_deref())
-        .bind(s.ticket_id.as_deref())
+        .bind(s.order_id.as_deref())
         .bind(s.rating)
         .bind(s.at_ms)
         .execute(&self.pool)
@@ -89,7 +95,7 @@ impl ContactRecords {
         offset: u64,
     ) -> Result<Vec<SurveyRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, call_id, stage, agent_id, queue, ticket_id, rating, at_ms FROM surveys \
+            "SELECT id, call_id, stage, agent_id, queue, order_id, score, at_ms FROM surveys \
              ORDER BY at_ms DESC, id LIMIT $1 OFFSET $2",
         )
         .bind(i64::from(limit))
@@ -139,24 +145,6 @@ impl ContactRecords {
         rows.iter().map(callback_from_row).collect()
     }
 
-    pub async fn insert_emergency(&self, e: &EmergencyRow) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO emergency_transfers (id, call_id, number, requested_by, via, \
-             requested_at_ms, outcome, completed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&e.id)
-        .bind(&e.call_id)
-        .bind(&e.number)
-        .bind(&e.requested_by)
-        .bind(&e.via)
-        .bind(e.requested_at_ms)
-        .bind(&e.outcome)
-        .bind(e.completed_at_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Newest first; only those of `call_id` if given.
     pub async fn list_emergency(
         &self,
@@ -165,9 +153,9 @@ impl ContactRecords {
         offset: u64,
     ) -> Result<Vec<EmergencyRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, call_id, number, requested_by, via, requested_at_ms, outcome, \
-             completed_at_ms FROM emergency_transfers WHERE (CAST($1 AS TEXT) IS NULL OR call_id = CAST($1 AS TEXT)) \
-             ORDER BY requested_at_ms DESC, id LIMIT $2 OFFSET $3",
+            "SELECT id, call_id, line, agent, at_ms, outcome, draft_id, order_id \
+             FROM emergency_linkages WHERE (CAST($1 AS TEXT) IS NULL OR call_id = CAST($1 AS TEXT)) \
+             ORDER BY at_ms DESC, id LIMIT $2 OFFSET $3",
         )
         .bind(call_id)
         .bind(i64::from(limit))
@@ -222,8 +210,8 @@ fn survey_from_row(r: &AnyRow) -> Result<SurveyRow, sqlx::Error> {
         stage: r.try_get("stage")?,
         agent_id: r.try_get("agent_id")?,
         queue: r.try_get("queue")?,
-        ticket_id: r.try_get("ticket_id")?,
-        rating: r.try_get("rating")?,
+        order_id: r.try_get("order_id")?,
+        rating: r.try_get("score")?,
         at_ms: r.try_get("at_ms")?,
     })
 }
@@ -246,12 +234,12 @@ fn emergency_from_row(r: &AnyRow) -> Result<EmergencyRow, sqlx::Error> {
     Ok(EmergencyRow {
         id: r.try_get("id")?,
         call_id: r.try_get("call_id")?,
-        number: r.try_get("number")?,
-        requested_by: r.try_get("requested_by")?,
-        via: r.try_get("via")?,
-        requested_at_ms: r.try_get("requested_at_ms")?,
+        number: r.try_get("line")?,
+        agent: r.try_get("agent")?,
+        at_ms: r.try_get("at_ms")?,
         outcome: r.try_get("outcome")?,
-        completed_at_ms: r.try_get("completed_at_ms")?,
+        draft_id: r.try_get("draft_id")?,
+        order_id: r.try_get("order_id")?,
     })
 }
 
@@ -262,23 +250,21 @@ mod tests {
     async fn records() -> (tempfile::TempDir, ContactRecords) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = hotline_recordings::CallStore::connect(&url)
-            .await
-            .expect("store");
-        (dir, ContactRecords::new(store.pool().clone()))
+        let (calls, _tickets) = crate::server::open_database(&url).await.expect("database");
+        (dir, ContactRecords::new(calls.pool().clone()))
     }
 
     #[tokio::test]
-    async fn surveys_callbacks_and_transfers_round_trip_on_sqlite() {
+    async fn surveys_callbacks_and_days_round_trip_on_sqlite() {
         let (_dir, r) = records().await;
         for (i, rating) in [Some(4), None].into_iter().enumerate() {
             r.insert_survey(&SurveyRow {
                 id: format!("s{i}"),
-                call_id: "c1".into(),
+                call_id: Some("c1".into()),
                 stage: "reception".into(),
                 agent_id: Some("1003".into()),
                 queue: Some("cantonese".into()),
-                ticket_id: None,
+                order_id: None,
                 rating,
                 at_ms: 1000 + i as i64,
             })
@@ -287,8 +273,9 @@ mod tests {
         }
         let s = r.list_surveys(10, 0).await.expect("list");
         assert_eq!(s.len(), 2);
-        assert_eq!(s[0].rating, None, "newest first");
+        assert_eq!(s[0].rating, None, "newest first; no rating is kept");
         assert_eq!(s[1].rating, Some(4));
+        assert_eq!(s[1].queue.as_deref(), Some("cantonese"));
         let bad = SurveyRow {
             id: "s9".into(),
             rating: Some(6),
@@ -319,16 +306,6 @@ mod tests {
             .is_empty());
         assert_eq!(r.list_callbacks(None, 10, 0).await.expect("list").len(), 1);
 
-        let e = EmergencyRow {
-            id: "e1".into(),
-            call_id: "c3".into(),
-            number: "110".into(),
-            requested_by: "1001".into(),
-            via: "api".into(),
-            requested_at_ms: 7,
-            outcome: "connected".into(),
-            completed_at_ms: 9,
-        };
         r.insert_day("2026-11-24", "{\"date\":\"2026-11-24\"}", 1)
             .await
             .expect("day");
@@ -347,13 +324,8 @@ mod tests {
                 .len(),
             2
         );
-        r.insert_emergency(&e).await.expect("insert transfer");
-        assert_eq!(
-            r.list_emergency(Some("c3"), 10, 0).await.expect("list"),
-            [e]
-        );
         assert!(r
-            .list_emergency(Some("c4"), 10, 0)
+            .list_emergency(Some("c3"), 10, 0)
             .await
             .expect("list")
             .is_empty());

@@ -1,8 +1,9 @@
 //! Bearer-token sessions for the JSON API.
 //!
-//! `POST /api/login` checks an agent's or supervisor's id and password from the
-//! configuration (constant-time comparison; unknown user and wrong password give
-//! the same answer), and returns a random 256-bit token that expires after
+//! `POST /api/login` checks a seat's (agent, supervisor) id and password from the
+//! configuration, or a unit user's or administrator's from the database, against
+//! Argon2id hashes (unknown user and wrong password give the same answer after
+//! the same work), and returns a random 256-bit token that expires after
 //! `[http] token_ttl_s`. Repeated failures from one address lock that address out
 //! for a while, as the SIP registrar does. Tokens live in memory: a restart signs
 //! everyone out, which is acceptable for seats that log in at shift start.
@@ -18,10 +19,10 @@ use axum::http::request::Parts;
 use axum::Json;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
-use super::error::ApiError;
+use super::error::{parse_json, ApiError};
 use super::{client_ip, rfc3339, AppState};
+use hotline_ticketing::store::UserRole;
 
 /// Failed log-ins per address before a lock-out, within `FAILURE_WINDOW`.
 const MAX_FAILURES: u32 = 10;
@@ -30,11 +31,163 @@ const LOCKOUT: Duration = Duration::from_secs(300);
 /// Bound on the tables, so a flood of addresses cannot grow memory without limit.
 const MAX_TRACKED: usize = 100_000;
 
+/// What a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A seat: takes calls, writes and dispatches orders.
+    Agent,
+    /// A seat that also supervises: recordings, approvals, supervision.
+    Supervisor,
+    /// Staff of a handling unit (bound to one unit).
+    Unit,
+    /// Manages users, units and the knowledge base.
+    Admin,
+}
+
+impl Role {
+    /// The name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Unit => "unit",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// The signed-in user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user: String,
-    pub role: String,
+    pub role: Role,
+    /// The unit of a [`Role::Unit`] user.
+    pub unit: Option<String>,
+}
+
+impl Principal {
+    /// 403 unless the user has one of `roles`.
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::Forbidden(format!(
+                "{what} is for {} users",
+                names.join(" or ")
+            )))
+        }
+    }
+}
+
+impl Principal {
+    /// The audit-log entry for a change this user makes now from `ip`.
+    pub fn audit(&self, ip: Option<IpAddr>) -> hotline_ticketing::store::AuditEntry {
+        let now = time::OffsetDateTime::now_utc();
+        hotline_ticketing::store::AuditEntry {
+            actor: self.user.clone(),
+            actor_role: self.role.as_str().to_owned(),
+            client_ip: ip.map(|i| i.to_string()),
+            at_ms: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Password hashes of the configured seats, built once at start.
+#[derive(Debug)]
+pub struct Credentials {
+    seats: HashMap<String, (String, Role)>,
+    /// Verified when the user is unknown, so that costs the same.
+    dummy: String,
+}
+
+impl Credentials {
+    /// Hashes (or takes the configured hash of) every seat's HTTP password.
+    /// Seats without `password_hash` get their plaintext hashed here, with a
+    /// warning that the file holds it in clear.
+    ///
+    /// # Errors
+    /// A `password_hash` that does not parse, with its key path.
+    pub fn from_config(config: &hotline_config::Config) -> Result<Credentials, String> {
+        let mut seats = HashMap::new();
+        let mut plain = Vec::new();
+        for (i, a) in config.agents.iter().enumerate() {
+            let hash = if a.password_hash.is_empty() {
+                plain.push(a.id.as_str());
+                passwords::hash(&a.password).map_err(|e| format!("agents[{i}].password: {e}"))?
+            } else {
+                passwords::check_phc(&a.password_hash)
+                    .map_err(|e| format!("agents[{i}].password_hash: {e}"))?;
+                a.password_hash.clone()
+            };
+            let role = match a.role {
+                hotline_config::Role::Agent => Role::Agent,
+                hotline_config::Role::Supervisor => Role::Supervisor,
+            };
+            seats.insert(a.id.clone(), (hash, role));
+        }
+        if !plain.is_empty() {
+            tracing::warn!(
+                seats = %plain.join(","),
+                "HTTP log-in of these seats uses their plaintext SIP password from the config \
+                 (hashed in memory); set agents[].password_hash to keep web passwords out of the file"
+            );
+        }
+        let dummy = passwords::hash("no such user").map_err(|e| e.to_string())?;
+        Ok(Credentials { seats, dummy })
+    }
+
+    fn seat(&self, id: &str) -> Option<(&str, Principal)> {
+        self.seats.get(id).map(|(hash, role)| {
+            (
+                hash.as_str(),
+                Principal {
+                    user: id.to_owned(),
+                    role: *role,
+                    unit: None,
+                },
+            )
+        })
+    }
+}
+
+/// Argon2id hashing and verification (PHC strings).
+pub mod passwords {
+    use argon2::password_hash::rand_core::OsRng;
+    use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    use argon2::Argon2;
+
+    /// Hashes a password with Argon2id and a random salt.
+    ///
+    /// # Errors
+    /// Only if the parameters are unusable (never with the defaults).
+    pub fn hash(password: &str) -> Result<String, String> {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether `phc` parses as a password hash.
+    ///
+    /// # Errors
+    /// The parse error.
+    pub fn check_phc(phc: &str) -> Result<(), String> {
+        PasswordHash::new(phc)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether `password` matches the PHC string (false for a malformed one).
+    pub fn verify(password: &str, phc: &str) -> bool {
+        PasswordHash::new(phc).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -123,22 +276,33 @@ impl SessionStore {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub(super) struct LoginRequest {
     username: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct LoginResponse {
     token: String,
+    /// `agent`, `supervisor`, `unit` or `admin`.
     role: String,
+    /// The unit of a unit user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     expires_at: SystemTime,
 }
 
-/// `POST /api/login`.
+/// Log in: a configured seat (agent, supervisor) or a database user (unit,
+/// admin). Unknown users and wrong passwords get the same answer, after the
+/// same work (a hash is verified either way).
+#[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody),
+        (status = 429, body = super::error::ErrorBody)))]
 pub(super) async fn login(
     State(state): State<AppState>,
     req: Request,
@@ -153,25 +317,37 @@ pub(super) async fn login(
     }
     let body = to_bytes(req.into_body(), 16 * 1024)
         .await
-        .map_err(|_| ApiError::BadRequest("request body too large or unreadable".into()))?;
-    let creds: LoginRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "expected {{\"username\": \"...\", \"password\": \"...\"}}: {e}"
-        ))
-    })?;
+        .map_err(|_| ApiError::bad_request("request body too large or unreadable"))?;
+    let creds: LoginRequest = parse_json(&body)?;
 
-    // Compare against every account's password so unknown users cost the same.
-    let mut found: Option<Principal> = None;
-    for agent in &state.config.agents {
-        let user_ok = agent.id.as_bytes().ct_eq(creds.username.as_bytes());
-        let pass_ok = agent.password.as_bytes().ct_eq(creds.password.as_bytes());
-        if bool::from(user_ok & pass_ok) {
-            found = Some(Principal {
-                user: agent.id.clone(),
-                role: agent.role.to_string(),
-            });
-        }
-    }
+    let candidate = match state.credentials.seat(&creds.username) {
+        Some((hash, principal)) => Some((hash.to_owned(), principal)),
+        None => state
+            .tickets
+            .user(&creds.username)
+            .await
+            .map_err(|e| ApiError::internal("reading users", e))?
+            .filter(|u| !u.disabled)
+            .map(|u| {
+                let principal = Principal {
+                    user: u.id,
+                    role: match u.role {
+                        UserRole::Unit => Role::Unit,
+                        UserRole::Admin => Role::Admin,
+                    },
+                    unit: u.unit_id,
+                };
+                (u.password_hash, principal)
+            }),
+    };
+    let hash = candidate
+        .as_ref()
+        .map_or_else(|| state.credentials.dummy.clone(), |(h, _)| h.clone());
+    let password = creds.password;
+    let verified = tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
+        .await
+        .map_err(|e| ApiError::internal("verifying a password", e))?;
+    let found = candidate.filter(|_| verified).map(|(_, p)| p);
     let Some(principal) = found else {
         state
             .metrics
@@ -185,15 +361,16 @@ pub(super) async fn login(
     state
         .metrics
         .inc("hotline_http_logins_total", "outcome=\"ok\"");
-    let role = principal.role.clone();
+    let role = principal.role.as_str().to_owned();
+    let unit = principal.unit.clone();
     let (token, expires) = state.sessions.open(principal, now);
     let expires_at = SystemTime::now() + expires.duration_since(now);
-    let resp = LoginResponse {
+    Ok(Json(LoginResponse {
         token,
         role,
+        unit,
         expires_at,
-    };
-    Ok(Json(resp))
+    }))
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -246,12 +423,24 @@ mod tests {
     }
 
     #[test]
+    fn passwords_hash_and_verify() {
+        let h = passwords::hash("s3cret-pass").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(passwords::verify("s3cret-pass", &h));
+        assert!(!passwords::verify("s3cret-pasS", &h));
+        assert!(!passwords::verify("s3cret-pass", "not a hash"));
+        assert!(hotline_config::auth::check_password_hash(&h).is_ok());
+        assert!(passwords::check_phc(&h).is_ok());
+    }
+
+    #[test]
     fn tokens_expire() {
         let store = SessionStore::new(Duration::from_secs(60));
         let t0 = Instant::now();
         let p = Principal {
             user: "1001".into(),
-            role: "agent".into(),
+            role: Role::Agent,
+            unit: None,
         };
         let (token, _) = store.open(p.clone(), t0);
         assert_eq!(token.len(), 64);

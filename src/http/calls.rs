@@ -7,15 +7,15 @@
 
 use std::path::PathBuf;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use hotline_recordings::{Cdr, RecordingRow};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Principal;
-use super::error::ApiError;
+use super::auth::{Principal, Role};
+use super::error::{ApiError, ApiJson, ApiQuery};
 use super::files::serve_file;
 use super::AppState;
 use crate::sip_io::{LiveCall, TransferError, TransferRequest};
@@ -25,9 +25,9 @@ use crate::sip_io::{LiveCall, TransferError, TransferRequest};
 #[serde(deny_unknown_fields)]
 pub(super) struct Page {
     #[serde(default = "default_limit")]
-    limit: u32,
+    pub(super) limit: u32,
     #[serde(default)]
-    offset: u64,
+    pub(super) offset: u64,
 }
 
 fn default_limit() -> u32 {
@@ -37,7 +37,7 @@ fn default_limit() -> u32 {
 impl Page {
     pub(super) fn checked(&self) -> Result<(u32, u64), ApiError> {
         if self.limit == 0 || self.limit > 500 {
-            return Err(ApiError::BadRequest("limit must be 1..=500".into()));
+            return Err(ApiError::invalid("limit", "must be 1..=500"));
         }
         Ok((self.limit, self.offset))
     }
@@ -93,7 +93,7 @@ impl From<Cdr> for CdrView {
 pub(super) async fn list_calls(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<CallsView>, ApiError> {
     let (limit, offset) = page.checked()?;
     let live = state.sip.calls().await;
@@ -145,7 +145,7 @@ impl From<RecordingRow> for RecordingView {
 }
 
 fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
-    if p.role == "supervisor" {
+    if p.role == super::auth::Role::Supervisor {
         Ok(())
     } else {
         Err(ApiError::Forbidden("recordings are for supervisors".into()))
@@ -156,7 +156,7 @@ fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
 pub(super) async fn list_recordings(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Vec<RecordingView>>, ApiError> {
     require_supervisor(&principal)?;
     let (limit, offset) = page.checked()?;
@@ -212,14 +212,13 @@ pub(super) async fn transfer_call(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    body: Result<Json<TransferBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<TransferBody>,
 ) -> Result<(axum::http::StatusCode, Json<TransferView>), ApiError> {
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let request = TransferRequest {
         call: id.clone(),
         number: body.emergency,
         by: principal.user.clone(),
-        supervisor: principal.role == "supervisor",
+        supervisor: principal.role == Role::Supervisor,
     };
     match state.sip.transfer(request).await {
         Ok(number) => Ok((
@@ -231,11 +230,11 @@ pub(super) async fn transfer_call(
             }),
         )),
         Err(e) => Err(match e {
-            TransferError::NotEmergency(_) => ApiError::BadRequest(e.to_string()),
+            TransferError::NotEmergency(_) => ApiError::invalid("emergency", e.to_string()),
             TransferError::NoGateway => ApiError::Unavailable(e.to_string()),
             TransferError::UnknownCall => ApiError::NotFound(e.to_string()),
             TransferError::NotYourCall => ApiError::Forbidden(e.to_string()),
-            TransferError::Refused(_) => ApiError::Conflict(e.to_string()),
+            TransferError::Refused(_) => ApiError::conflict("conflict", e.to_string()),
         }),
     }
 }

@@ -5,23 +5,22 @@
 //! (`GET /api/emergency-transfers`) and the incident announcement
 //! (`GET`/`PUT`/`DELETE /api/announcement`, measures §17.3).
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hotline_sip::acd::{AgentSnapshot, QueueSnapshot, StateRequest};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Principal;
+use super::auth::{Principal, Role};
 use super::calls::Page;
-use super::error::ApiError;
+use super::error::{ApiError, ApiJson, ApiQuery};
 use super::AppState;
 use crate::contact::records::{CallbackRow, ContactRecords, EmergencyRow, SurveyRow};
 use crate::contact::CallInfo;
 use crate::sip_io::{HostingError, LiveCall};
 
 fn is_supervisor(p: &Principal) -> bool {
-    p.role == "supervisor"
+    p.role == Role::Supervisor
 }
 
 fn supervisor_only(p: &Principal, what: &str) -> Result<(), ApiError> {
@@ -34,10 +33,10 @@ fn supervisor_only(p: &Principal, what: &str) -> Result<(), ApiError> {
 
 fn hosting_error(e: HostingError) -> ApiError {
     match e {
-        HostingError::Disabled => ApiError::Conflict(e.to_string()),
+        HostingError::Disabled => ApiError::conflict("conflict", e.to_string()),
         HostingError::Acd(m) if m.contains("unknown agent") => ApiError::NotFound(m),
-        HostingError::Acd(m) => ApiError::Conflict(m),
-        HostingError::UnknownPrompt(_) => ApiError::BadRequest(e.to_string()),
+        HostingError::Acd(m) => ApiError::conflict("conflict", m),
+        HostingError::UnknownPrompt(_) => ApiError::bad_request(e.to_string()),
     }
 }
 
@@ -53,9 +52,8 @@ pub(super) async fn set_state(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    body: Result<Json<StateRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<StateRequest>,
 ) -> Result<Json<AgentSnapshot>, ApiError> {
-    let Json(request) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     if principal.user != id && !is_supervisor(&principal) {
         return Err(ApiError::Forbidden(
             "an agent may set only its own state".into(),
@@ -103,13 +101,11 @@ fn is_date(s: &str) -> bool {
 pub(super) async fn list_days(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<DaysQuery>,
+    ApiQuery(q): ApiQuery<DaysQuery>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     supervisor_only(&principal, "daily statistics")?;
     if !is_date(&q.from) || !is_date(&q.to) {
-        return Err(ApiError::BadRequest(
-            "from and to are dates YYYY-MM-DD".into(),
-        ));
+        return Err(ApiError::bad_request("from and to are dates YYYY-MM-DD"));
     }
     let days = records(&state)
         .days(&q.from, &q.to)
@@ -157,7 +153,7 @@ pub(super) async fn get_call(
 pub(super) async fn list_surveys(
     State(state): State<AppState>,
     principal: Principal,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Vec<SurveyRow>>, ApiError> {
     supervisor_only(&principal, "survey results")?;
     let (limit, offset) = page.checked()?;
@@ -187,15 +183,15 @@ fn default_limit() -> u32 {
 pub(super) async fn list_callbacks(
     State(state): State<AppState>,
     _principal: Principal,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Json<Vec<CallbackRow>>, ApiError> {
     if q.limit == 0 || q.limit > 500 {
-        return Err(ApiError::BadRequest("limit must be 1..=500".into()));
+        return Err(ApiError::bad_request("limit must be 1..=500"));
     }
     if let Some(s) = &q.status {
         if !["open", "claimed", "done"].contains(&s.as_str()) {
-            return Err(ApiError::BadRequest(
-                "status must be open, claimed or done".into(),
+            return Err(ApiError::bad_request(
+                "status must be open, claimed or done",
             ));
         }
     }
@@ -221,11 +217,11 @@ pub(super) struct EmergencyQuery {
 pub(super) async fn list_emergency(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<EmergencyQuery>,
+    ApiQuery(q): ApiQuery<EmergencyQuery>,
 ) -> Result<Json<Vec<EmergencyRow>>, ApiError> {
     supervisor_only(&principal, "emergency-linkage records")?;
     if q.limit == 0 || q.limit > 500 {
-        return Err(ApiError::BadRequest("limit must be 1..=500".into()));
+        return Err(ApiError::bad_request("limit must be 1..=500"));
     }
     records(&state)
         .list_emergency(q.call.as_deref(), q.limit, q.offset)
@@ -262,10 +258,9 @@ pub(super) async fn get_announcement(
 pub(super) async fn put_announcement(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<AnnouncementBody>, JsonRejection>,
+    ApiJson(body): ApiJson<AnnouncementBody>,
 ) -> Result<Json<AnnouncementView>, ApiError> {
     supervisor_only(&principal, "incident announcements")?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let prompt = state
         .sip
         .set_announcement(Some(body.prompt))

@@ -2,13 +2,22 @@
 //!
 //! `router(state)` builds the whole app so tests can drive it with
 //! `tower::ServiceExt::oneshot` without a socket. Errors have one JSON shape
-//! (`{"error": {"code": "...", "message": "..."}}`, see [`error::ApiError`]).
+//! (`{"error": {"code": "...", "message": "...", "field": ...}}`, see
+//! [`error::ApiError`]). Work orders ([`tickets`]), the knowledge base and
+//! supervision ([`knowledge`]), [`reports`] and accounts ([`users`]) sit on
+//! the `hotline-ticketing` store; [`openapi`] serves the generated document.
 
 pub mod auth;
-mod calls;
+pub(crate) mod calls;
 mod contact;
+pub mod drafts;
 pub mod error;
 pub mod files;
+pub mod knowledge;
+pub mod openapi;
+pub mod reports;
+pub mod tickets;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +57,12 @@ pub struct AppState {
     pub sip: SipHandle,
     pub sessions: Arc<SessionStore>,
     pub store: hotline_recordings::CallStore,
+    /// Work orders, units, users, knowledge base, audit log.
+    pub tickets: hotline_ticketing::store::Store,
+    /// Password hashes of the configured seats.
+    pub credentials: Arc<auth::Credentials>,
+    /// Calendar, deadlines, topics: what the work-order domain runs on.
+    pub rules: Arc<hotline_ticketing::TicketRules>,
 }
 
 /// The whole HTTP application.
@@ -56,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/api/agents", get(list_agents))
         .route("/api/agents/{id}/state", post(contact::set_state))
         .route("/api/queues", get(contact::list_queues))
@@ -74,6 +90,36 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/recordings", get(calls::list_recordings))
         .route("/api/recordings/{id}", get(calls::get_recording))
+        .route(
+            "/api/users",
+            get(users::list_users).post(users::create_user),
+        )
+        .route("/api/users/{id}", axum::routing::patch(users::update_user))
+        .route("/api/units", get(users::list_units))
+        .route("/api/units/{id}", axum::routing::put(users::put_unit))
+        .route("/api/audit", get(users::list_audit))
+        .route("/api/tickets", get(tickets::list).post(tickets::create))
+        .route("/api/tickets/{number}", get(tickets::get_one))
+        .route("/api/tickets/{number}/history", get(tickets::history))
+        .route("/api/tickets/{number}/{action}", post(tickets::step))
+        .route(
+            "/api/knowledge",
+            get(knowledge::search).post(knowledge::create),
+        )
+        .route(
+            "/api/knowledge/gaps",
+            get(knowledge::list_gaps).post(knowledge::report_gap),
+        )
+        .route("/api/knowledge/gaps/{id}/fix", post(knowledge::fix_gap))
+        .route("/api/knowledge/{id}", get(knowledge::get_one))
+        .route("/api/knowledge/{id}/publish", post(knowledge::publish))
+        .route("/api/knowledge/{id}/withdraw", post(knowledge::withdraw))
+        .route("/api/supervision", get(knowledge::list_supervision))
+        .route("/api/reports/{name}", get(reports::report))
+        .route("/api/drafts", get(drafts::list))
+        .route("/api/drafts/{id}", get(drafts::get_one))
+        .route("/api/drafts/{id}/order", post(drafts::to_order))
+        .route("/api/drafts/{id}/no_order", post(drafts::no_order))
         .fallback(not_found)
         .with_state(state)
 }
@@ -172,6 +218,27 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
     Json(agents)
 }
 
+/// The client's address, when the server runs with connect info (absent in
+/// `oneshot` tests); recorded in the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// The client address of a request served with connect info (absent in `oneshot` tests).
 pub(crate) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions()
@@ -186,6 +253,14 @@ pub(crate) mod rfc3339 {
 
     pub(crate) fn format(t: SystemTime) -> String {
         let t = time::OffsetDateTime::from(t);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    /// Epoch milliseconds as RFC 3339.
+    pub(crate) fn format_ms(ms: i64) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     }

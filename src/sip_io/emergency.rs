@@ -105,7 +105,6 @@ impl EmergencyRoutes {
 /// An emergency transfer in progress: who asked, when, for which line.
 #[derive(Debug, Clone)]
 pub(super) struct Linkage {
-    pub(super) number: String,
     pub(super) by: String,
     /// `api` (the workstation's button), `refer` (the agent's phone), `ivr`.
     pub(super) via: &'static str,
@@ -152,7 +151,6 @@ impl Core {
         self.transfers.insert(
             id,
             Linkage {
-                number: number.clone(),
                 by: by.to_owned(),
                 via,
                 requested_at: SystemTime::now(),
@@ -192,23 +190,20 @@ impl Core {
         let Some(l) = self.transfers.remove(&call) else {
             return;
         };
-        if let Some(records) = self.records.clone() {
-            let requested_at_ms = super::calls::epoch_ms(l.requested_at);
-            let row = crate::contact::records::EmergencyRow {
-                id: format!("{call}-{requested_at_ms}"),
-                call_id: call.to_string(),
-                number: l.number.clone(),
-                requested_by: l.by.clone(),
-                via: l.via.to_owned(),
-                requested_at_ms,
-                outcome: outcome.clone(),
-                completed_at_ms: super::calls::epoch_ms(SystemTime::now()),
-            };
-            tokio::spawn(async move {
-                if let Err(e) = records.insert_emergency(&row).await {
-                    tracing::error!(call = %row.call_id, "cannot store the emergency-linkage record: {e}");
-                }
-            });
+        let caller = self
+            .caller_of(call)
+            .map(|v| v.caller_number)
+            .unwrap_or_default();
+        if let Some(d) = self.drafts.as_mut() {
+            let agent = (l.via != "ivr").then_some(l.by.as_str());
+            d.transfer(
+                call,
+                &caller,
+                number,
+                agent,
+                &outcome,
+                time::OffsetDateTime::from(l.requested_at),
+            );
         }
         tracing::warn!(
             %call,

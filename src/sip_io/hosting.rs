@@ -113,18 +113,18 @@ impl Core {
                 Command::SaveSurvey(s) => {
                     let row = SurveyRow {
                         id: format!("{}-reception", s.call),
-                        call_id: s.call,
+                        call_id: Some(s.call.clone()),
                         stage: "reception".into(),
                         agent_id: Some(s.agent).filter(|a| !a.is_empty()),
                         queue: s.queue,
-                        ticket_id: None,
+                        order_id: None,
                         rating: s.rating.map(i64::from),
                         at_ms: epoch_ms(SystemTime::now()),
                     };
-                    tracing::info!(call = %row.call_id, rating = ?row.rating, "survey result");
+                    tracing::info!(call = %s.call, rating = ?row.rating, "survey result");
                     self.emit(serde_json::json!({
                         "type": "survey_result",
-                        "call": row.call_id,
+                        "call": s.call,
                         "agent": row.agent_id,
                         "queue": row.queue,
                         "rating": row.rating,
@@ -132,7 +132,7 @@ impl Core {
                     if let Some(r) = self.records.clone() {
                         tokio::spawn(async move {
                             if let Err(e) = r.insert_survey(&row).await {
-                                tracing::error!(call = %row.call_id, "cannot store the survey: {e}");
+                                tracing::error!(id = %row.id, "cannot store the survey: {e}");
                             }
                         });
                     }

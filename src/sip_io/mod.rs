@@ -9,6 +9,7 @@
 //! which the core keeps in a map keyed by the peer address.
 
 mod calls;
+mod drafts;
 mod emergency;
 mod hosting;
 mod tcp;
@@ -255,6 +256,7 @@ pub async fn start(
     config: &Config,
     metrics: Arc<Metrics>,
     store: Option<CallStore>,
+    tickets: Option<hotline_ticketing::store::Store>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<SipIo> {
     let (udp_socket, tcp_listener) = bind_pair(config.sip.listen).await?;
@@ -294,6 +296,7 @@ pub async fn start(
     let book = CallBook::new(store, config.storage.recordings_dir(), core_tx.clone());
     let emergency = EmergencyRoutes::resolve(&config.emergency).await;
     let core = Core {
+        drafts: tickets.map(drafts::DraftWriter::new),
         bus,
         centre,
         records,
@@ -418,6 +421,8 @@ fn endpoint_config(config: &Config, sip_port: u16) -> EndpointConfig {
 
 struct Core {
     endpoint: Endpoint,
+    /// Work-order drafts of answered calls (absent without a database).
+    drafts: Option<drafts::DraftWriter>,
     /// The live event bus (see [`SipHandle::subscribe`]).
     bus: broadcast::Sender<LiveEvent>,
     /// Menus, queues and surveys (`[hotline] routing = "ivr"`).
@@ -699,6 +704,7 @@ impl Core {
             Event::Call(ev) => {
                 self.book.on_event(&ev);
                 self.transfer_event(&ev);
+                self.draft_event(&ev);
                 self.hosting_event(&ev);
                 match &ev {
                     CallEvent::Arrived { call, did, .. } => {

@@ -174,6 +174,8 @@ pub fn scenarios_dir() -> PathBuf {
         .join("sipp")
 }
 
+pub mod api;
+
 /// A raw SIP client helper: builds requests and digest answers by hand, so the
 /// tests exercise the server's own parser with independent code.
 pub mod sip {

@@ -141,6 +141,7 @@ pub mod order;
 mod progress;
 pub mod redaction;
 pub mod rules;
+pub mod store;
 pub mod supervision;
 pub mod topic;
 
