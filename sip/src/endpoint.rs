@@ -398,7 +398,8 @@ impl Endpoint {
     /// registrar is walked in place (no copy of its bindings per call). The
     /// ACD (queues, strategies, skills) replaces this function.
     fn pick_agent(&self, now: Instant, call: CallId) -> Option<BindingView> {
-        let free = |user: &str| !self.calls.has_tried(call, user) && !self.calls.is_busy(user);
+        let busy = self.calls.busy_users();
+        let free = |user: &str| !self.calls.has_tried(call, user) && !busy.contains(user);
         match self.calls.internal_callee(call) {
             Some(callee) if free(callee) => {
                 self.registrar.contacts_of(now, callee).into_iter().next()

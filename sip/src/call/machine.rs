@@ -500,6 +500,17 @@ impl Call {
                 || self.internal_caller.as_deref() == Some(user))
     }
 
+    /// The agents this call keeps busy (rung, talking, or calling another agent).
+    pub(crate) fn occupants(&self) -> impl Iterator<Item = &str> {
+        let live = !self.ended;
+        self.agent
+            .iter()
+            .chain(&self.forks)
+            .filter(move |a| live && a.far == Far::Agent)
+            .map(|a| a.agent.as_str())
+            .chain(self.internal_caller.as_deref().filter(move |_| live))
+    }
+
     pub(crate) fn has_tried(&self, user: &str) -> bool {
         self.tried.iter().any(|t| t == user)
     }

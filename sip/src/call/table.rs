@@ -616,6 +616,13 @@ impl Calls {
         self.calls.values().any(|c| c.occupies(user))
     }
 
+    /// Every agent some call keeps busy: one pass over the calls, for a
+    /// choice that looks at many agents (asking [`is_busy`](Self::is_busy)
+    /// per agent would scan every call for each one).
+    pub(crate) fn busy_users(&self) -> std::collections::HashSet<&str> {
+        self.calls.values().flat_map(Call::occupants).collect()
+    }
+
     /// Whether call `id` already tried `user`.
     pub(crate) fn has_tried(&self, id: CallId, user: &str) -> bool {
         self.calls.get(&id).is_some_and(|c| c.has_tried(user))
