@@ -485,8 +485,11 @@ impl Store {
             args.push(a);
             format!("${}", args.len())
         };
+        // Overdue and caller filters are selective on their own indexes: then
+        // the unit is only a membership test.
+        let walk_unit = filter.overdue_at_ms.is_none() && filter.caller_number.is_none();
         let (mut sql, order_by) = match &filter.unit {
-            Some(unit) => {
+            Some(unit) if walk_unit => {
                 let p = next(&mut args, Arg::Text(unit.clone()));
                 (
                     format!(
@@ -494,6 +497,16 @@ impl Store {
                          WHERE u.unit_id = {p}"
                     ),
                     "u.created_at_ms DESC, u.order_id DESC",
+                )
+            }
+            Some(unit) => {
+                let p = next(&mut args, Arg::Text(unit.clone()));
+                (
+                    format!(
+                        "SELECT o.id FROM orders o WHERE o.id IN \
+                         (SELECT order_id FROM order_units WHERE unit_id = {p})"
+                    ),
+                    "o.created_at_ms DESC, o.id DESC",
                 )
             }
             None => (
