@@ -219,8 +219,8 @@ async fn bulk_load(store: &Store, backend: Backend, orders: u64, articles: u64) 
         from = to + 1;
     }
     pool.execute(
-        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms) \
-         SELECT id, lead_unit, 'lead', created_at_ms FROM orders WHERE id LIKE 'B%'",
+        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
+         SELECT id, lead_unit, 'lead', created_at_ms, next_due_ms FROM orders WHERE id LIKE 'B%'",
     )
     .await
     .expect("bulk units");

@@ -287,14 +287,16 @@ async fn link_units(tx: &mut Transaction<'static, Any>, o: &OrderRow) -> Result<
         .map(|u| (u, "co"));
     for (unit, role) in lead.chain(co) {
         sqlx::query(
-            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&o.id)
         .bind(unit)
         .bind(role)
         .bind(o.created_at_ms)
-            .execute(&mut **tx)
-            .await?;
+        .bind(o.next_due_ms)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -485,21 +487,12 @@ impl Store {
             args.push(a);
             format!("${}", args.len())
         };
-        // Overdue and caller filters are selective on their own indexes: then
-        // the unit is only a membership test.
-        let walk_unit = filter.overdue_at_ms.is_none() && filter.caller_number.is_none();
+        // A unit's list walks its links newest first; a unit's overdue list
+        // is a range of its links' deadlines; a caller filter is selective on
+        // its own index and takes the unit as a membership test.
+        let mut overdue_done = false;
         let (mut sql, order_by) = match &filter.unit {
-            Some(unit) if walk_unit => {
-                let p = next(&mut args, Arg::Text(unit.clone()));
-                (
-                    format!(
-                        "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
-                         WHERE u.unit_id = {p}"
-                    ),
-                    "u.created_at_ms DESC, u.order_id DESC",
-                )
-            }
-            Some(unit) => {
+            Some(unit) if filter.caller_number.is_some() => {
                 let p = next(&mut args, Arg::Text(unit.clone()));
                 (
                     format!(
@@ -508,6 +501,19 @@ impl Store {
                     ),
                     "o.created_at_ms DESC, o.id DESC",
                 )
+            }
+            Some(unit) => {
+                let p = next(&mut args, Arg::Text(unit.clone()));
+                let mut sql = format!(
+                    "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
+                     WHERE u.unit_id = {p}"
+                );
+                if let Some(at) = filter.overdue_at_ms {
+                    let q = next(&mut args, Arg::Int(at));
+                    sql.push_str(&format!(" AND u.next_due_ms < {q}"));
+                    overdue_done = true;
+                }
+                (sql, "u.created_at_ms DESC, u.order_id DESC")
             }
             None => (
                 String::from("SELECT o.id FROM orders o WHERE 1 = 1"),
@@ -526,7 +532,7 @@ impl Store {
             let p = next(&mut args, Arg::Text(c.clone()));
             sql.push_str(&format!(" AND o.category = {p}"));
         }
-        if let Some(at) = filter.overdue_at_ms {
+        if let Some(at) = filter.overdue_at_ms.filter(|_| !overdue_done) {
             let p = next(&mut args, Arg::Int(at));
             sql.push_str(&format!(" AND o.next_due_ms < {p}"));
         }
