@@ -81,9 +81,15 @@ CREATE TABLE order_units (
     order_id TEXT NOT NULL REFERENCES orders (id),
     unit_id  TEXT NOT NULL,
     role     TEXT NOT NULL CHECK (role IN ('lead', 'co')),
+    -- The order's creation time, so a unit's list walks this index newest
+    -- first and stops at the page.
+    created_at_ms BIGINT NOT NULL,
+    -- The order's running deadline: a unit's overdue list is an index range.
+    next_due_ms   BIGINT,
     PRIMARY KEY (order_id, unit_id)
 );
-CREATE INDEX order_units_unit ON order_units (unit_id, order_id);
+CREATE INDEX order_units_unit_created ON order_units (unit_id, created_at_ms, order_id);
+CREATE INDEX order_units_unit_due ON order_units (unit_id, next_due_ms);
 
 -- Append-only: the store never updates or deletes a row here.
 CREATE TABLE order_history (

@@ -213,49 +213,41 @@ impl Store {
         } else {
             ""
         };
-        let short = terms.iter().any(|t| t.chars().count() < 3);
+        let (long, short): (Vec<&str>, Vec<&str>) =
+            terms.iter().partition(|t| t.chars().count() >= 3);
         let mut binds: Vec<String> = Vec::new();
-        let sql = match (self.backend, short) {
-            (Backend::Sqlite, false) => {
+        // LIKE conditions for the terms the trigram index cannot serve.
+        let like = |binds: &mut Vec<String>, t: &str, sqlite: bool| {
+            binds.push(format!("%{}%", like_escape(t)));
+            let p = binds.len();
+            if sqlite {
+                format!("(a.title LIKE ${p} ESCAPE '\\' OR a.body LIKE ${p} ESCAPE '\\')")
+            } else {
+                format!("(a.title || ' ' || a.body) ILIKE ${p} ESCAPE '\\'")
+            }
+        };
+        let sql = match self.backend {
+            Backend::Sqlite if !long.is_empty() => {
                 binds.push(
-                    terms
-                        .iter()
+                    long.iter()
                         .map(|t| fts_phrase(t))
                         .collect::<Vec<_>>()
                         .join(" AND "),
                 );
-                format!(
-                    "SELECT a.data, a.version FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid \
-                     WHERE kb_fts MATCH $1{status} ORDER BY kb_fts.rank LIMIT $2"
-                )
-            }
-            (Backend::Sqlite, true) => {
-                let conds: Vec<String> = terms
+                let extra: String = short
                     .iter()
-                    .map(|t| {
-                        binds.push(format!("%{}%", like_escape(t)));
-                        let p = binds.len();
-                        format!("(a.title LIKE ${p} ESCAPE '\\' OR a.body LIKE ${p} ESCAPE '\\')")
-                    })
+                    .map(|t| format!(" AND {}", like(&mut binds, t, true)))
                     .collect();
                 format!(
-                    "SELECT a.data, a.version FROM kb_articles a WHERE {}{status} \
-                     ORDER BY a.updated_at_ms DESC LIMIT ${}",
-                    conds.join(" AND "),
+                    "SELECT a.data, a.version FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid \
+                     WHERE kb_fts MATCH $1{extra}{status} ORDER BY kb_fts.rank LIMIT ${}",
                     binds.len() + 1
                 )
             }
-            (Backend::Postgres, _) => {
-                let conds: Vec<String> = terms
-                    .iter()
-                    .map(|t| {
-                        binds.push(format!("%{}%", like_escape(t)));
-                        format!(
-                            "(a.title || ' ' || a.body) ILIKE ${} ESCAPE '\\'",
-                            binds.len()
-                        )
-                    })
-                    .collect();
+            backend => {
+                let sqlite = backend == Backend::Sqlite;
+                let conds: Vec<String> =
+                    terms.iter().map(|t| like(&mut binds, t, sqlite)).collect();
                 format!(
                     "SELECT a.data, a.version FROM kb_articles a WHERE {}{status} \
                      ORDER BY a.updated_at_ms DESC LIMIT ${}",

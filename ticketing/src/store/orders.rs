@@ -286,12 +286,17 @@ async fn link_units(tx: &mut Transaction<'static, Any>, o: &OrderRow) -> Result<
         .filter(|u| Some(*u) != o.lead_unit.as_ref())
         .map(|u| (u, "co"));
     for (unit, role) in lead.chain(co) {
-        sqlx::query("INSERT INTO order_units (order_id, unit_id, role) VALUES ($1, $2, $3)")
-            .bind(&o.id)
-            .bind(unit)
-            .bind(role)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&o.id)
+        .bind(unit)
+        .bind(role)
+        .bind(o.created_at_ms)
+        .bind(o.next_due_ms)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -472,11 +477,48 @@ impl Store {
         limit: u32,
         offset: u64,
     ) -> Result<Vec<OrderRow>> {
-        let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE 1 = 1");
+        // The page is chosen on the narrow columns first and only its rows'
+        // documents are read: skipped rows (OFFSET) never load `data`. A unit
+        // filter walks that unit's links newest first (`order_units` carries
+        // the creation time), so it stops at the page instead of sorting all
+        // of the unit's orders.
         let mut args: Vec<Arg> = Vec::new();
         let next = |args: &mut Vec<Arg>, a: Arg| {
             args.push(a);
             format!("${}", args.len())
+        };
+        // A unit's list walks its links newest first; a unit's overdue list
+        // is a range of its links' deadlines; a caller filter is selective on
+        // its own index and takes the unit as a membership test.
+        let mut overdue_done = false;
+        let (mut sql, order_by) = match &filter.unit {
+            Some(unit) if filter.caller_number.is_some() => {
+                let p = next(&mut args, Arg::Text(unit.clone()));
+                (
+                    format!(
+                        "SELECT o.id FROM orders o WHERE o.id IN \
+                         (SELECT order_id FROM order_units WHERE unit_id = {p})"
+                    ),
+                    "o.created_at_ms DESC, o.id DESC",
+                )
+            }
+            Some(unit) => {
+                let p = next(&mut args, Arg::Text(unit.clone()));
+                let mut sql = format!(
+                    "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
+                     WHERE u.unit_id = {p}"
+                );
+                if let Some(at) = filter.overdue_at_ms {
+                    let q = next(&mut args, Arg::Int(at));
+                    sql.push_str(&format!(" AND u.next_due_ms < {q}"));
+                    overdue_done = true;
+                }
+                (sql, "u.created_at_ms DESC, u.order_id DESC")
+            }
+            None => (
+                String::from("SELECT o.id FROM orders o WHERE 1 = 1"),
+                "o.created_at_ms DESC, o.id DESC",
+            ),
         };
         if !filter.states.is_empty() {
             let ps: Vec<String> = filter
@@ -484,43 +526,39 @@ impl Store {
                 .iter()
                 .map(|s| next(&mut args, Arg::Text(s.clone())))
                 .collect();
-            sql.push_str(&format!(" AND state IN ({})", ps.join(", ")));
-        }
-        if let Some(unit) = &filter.unit {
-            let p = next(&mut args, Arg::Text(unit.clone()));
-            sql.push_str(&format!(
-                " AND id IN (SELECT order_id FROM order_units WHERE unit_id = {p})"
-            ));
+            sql.push_str(&format!(" AND o.state IN ({})", ps.join(", ")));
         }
         if let Some(c) = &filter.category {
             let p = next(&mut args, Arg::Text(c.clone()));
-            sql.push_str(&format!(" AND category = {p}"));
+            sql.push_str(&format!(" AND o.category = {p}"));
         }
-        if let Some(at) = filter.overdue_at_ms {
+        if let Some(at) = filter.overdue_at_ms.filter(|_| !overdue_done) {
             let p = next(&mut args, Arg::Int(at));
-            sql.push_str(&format!(" AND next_due_ms < {p}"));
+            sql.push_str(&format!(" AND o.next_due_ms < {p}"));
         }
         if let Some(n) = &filter.caller_number {
             let p = next(&mut args, Arg::Text(n.clone()));
-            sql.push_str(&format!(" AND caller_number = {p}"));
+            sql.push_str(&format!(" AND o.caller_number = {p}"));
         }
         if let Some(t) = filter.created_from_ms {
             let p = next(&mut args, Arg::Int(t));
-            sql.push_str(&format!(" AND created_at_ms >= {p}"));
+            sql.push_str(&format!(" AND o.created_at_ms >= {p}"));
         }
         if let Some(t) = filter.created_to_ms {
             let p = next(&mut args, Arg::Int(t));
-            sql.push_str(&format!(" AND created_at_ms < {p}"));
+            sql.push_str(&format!(" AND o.created_at_ms < {p}"));
         }
         if let Some(u) = &filter.not_recused {
             let p = next(&mut args, Arg::Text(format!("%,{u},%")));
-            sql.push_str(&format!(" AND recused NOT LIKE {p}"));
+            sql.push_str(&format!(" AND o.recused NOT LIKE {p}"));
         }
         let pl = next(&mut args, Arg::Int(i64::from(limit)));
         let po = next(&mut args, Arg::Int(to_i64(offset)));
-        sql.push_str(&format!(
-            " ORDER BY created_at_ms DESC, id DESC LIMIT {pl} OFFSET {po}"
-        ));
+        sql.push_str(&format!(" ORDER BY {order_by} LIMIT {pl} OFFSET {po}"));
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({sql}) \
+             ORDER BY created_at_ms DESC, id DESC"
+        );
         let mut q = sqlx::query(&sql);
         for a in &args {
             q = match a {

@@ -161,6 +161,25 @@ async fn scenario(store: Store) {
             .len(),
         1
     );
+    // A unit's overdue list (its links' deadlines).
+    let unit_overdue = |at: i64| OrderFilter {
+        unit: Some("roads".into()),
+        overdue_at_ms: Some(at),
+        ..OrderFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_orders(&unit_overdue(6_000), 10, 0)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(store
+        .list_orders(&unit_overdue(4_000), 10, 0)
+        .await
+        .expect("list")
+        .is_empty());
     let early = OrderFilter {
         overdue_at_ms: Some(4_000),
         ..OrderFilter::default()

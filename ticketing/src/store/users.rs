@@ -257,6 +257,17 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn unit(&self, id: &str) -> Result<Option<Unit>> {
-        Ok(self.units().await?.into_iter().find(|u| u.id == id))
+        let row = sqlx::query("SELECT id, name, district FROM units WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Unit {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                district: r.try_get("district")?,
+            })
+        })
+        .transpose()
     }
 }
