@@ -505,10 +505,9 @@ mod tests {
         assert_eq!((s[1].hours.start_min, s[1].hours.end_min), (0, 24 * 60));
         assert!(c.validate().is_ok());
         // The full name is accepted too (as in [calendar] weekend); a typo is not.
-        let full = Config::from_toml(
-            "[[queues]]\nname = \"q\"\nshifts = [{ days = [\"monday\"] }]\n",
-        )
-        .expect("full day name");
+        let full =
+            Config::from_toml("[[queues]]\nname = \"q\"\nshifts = [{ days = [\"monday\"] }]\n")
+                .expect("full day name");
         assert_eq!(full.queues[0].shifts[0].days, [Weekday::Mon]);
         assert!(Config::from_toml(
             "[[queues]]\nname = \"q\"\nshifts = [{ days = [\"mondey\"] }]\n"

@@ -448,8 +448,17 @@ impl Default for TicketsConfig {
     fn default() -> Self {
         let topics = [
             ("urban", "城乡建设"),
+            ("urban.roads", "道路桥梁"),
+            ("urban.lighting", "道路照明"),
+            ("urban.housing", "住房"),
+            ("utilities", "水电气"),
+            ("utilities.water", "供水"),
+            ("utilities.power", "供电"),
             ("transport", "交通运输"),
             ("social", "社会保障"),
+            ("social.insurance", "社保"),
+            ("social.employment", "就业"),
+            ("consumer", "消费维权"),
             ("market", "市场监管"),
             ("environment", "生态环境"),
             ("education", "教育"),

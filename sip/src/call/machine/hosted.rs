@@ -232,9 +232,10 @@ impl Call {
     /// answered just as the ACD gave up on it is released (BYE) and the caller
     /// served again. False if that agent is not on this call.
     pub(crate) fn stop_ringing(&mut self, ctx: &mut Ctx<'_>, agent: &str) -> bool {
-        let bridged = self.agent.as_ref().is_some_and(|a| {
-            a.agent == agent && a.phase == AgentPhase::Up && a.far == Far::Agent
-        });
+        let bridged = self
+            .agent
+            .as_ref()
+            .is_some_and(|a| a.agent == agent && a.phase == AgentPhase::Up && a.far == Far::Agent);
         if bridged && !self.ended {
             if let Some(leg) = self.agent.take() {
                 self.drop_agent(ctx, leg, false, Some("Released by the ACD"));

@@ -472,8 +472,11 @@ fn an_agent_who_answered_as_the_acd_gave_up_is_released_and_the_caller_kept() {
     assert!(h.ep.stop_ringing(h.now, call, "1001"));
     let b = h.drain();
     let bye = b.request_to(phone1(), Method::Bye);
-    assert!(header(&Message::Request(bye.clone()), HeaderName::Other("Reason".into()))
-        .contains("Released"));
+    assert!(header(
+        &Message::Request(bye.clone()),
+        HeaderName::Other("Reason".into())
+    )
+    .contains("Released"));
     assert!(b.to(trunk()).is_empty(), "the caller stays");
     assert!(matches!(b.media.as_slice(), [MediaCommand::Serve { .. }]));
     assert_eq!(h.ep.calls()[0].state, CallState::Served);
