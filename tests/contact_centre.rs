@@ -299,6 +299,28 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
             .any(|s| s.as_str().is_some_and(|s| s.contains("yue")))),
         "the menu path: {d}"
     );
+    // ... linked to the call's recording.
+    let rid = d["call"]["recording_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a recording link: {d}"))
+        .to_owned();
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = supervisor_get(&server, "/api/recordings").await;
+        if listed
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["id"] == rid.as_str()))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["id"] == rid.as_str())),
+        "recording {rid} indexed: {listed}"
+    );
     let queues = supervisor_get(&server, "/api/queues").await;
     let q = queues
         .as_array()

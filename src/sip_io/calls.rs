@@ -104,6 +104,11 @@ impl CallBook {
         }
     }
 
+    /// The id the recording of `call` is (or will be) indexed under.
+    pub(super) fn recording_id_of(&self, call: CallId) -> Option<String> {
+        self.records.get(&call)?.recording_id.clone()
+    }
+
     pub(super) fn active(&self) -> usize {
         self.records.len()
     }

@@ -55,12 +55,19 @@ impl DraftWriter {
     }
 
     /// Opens the draft of `call`.
-    fn answered(&mut self, call: CallId, caller_number: &str, agent: &str, ivr_path: Vec<String>) {
+    fn answered(
+        &mut self,
+        call: CallId,
+        caller_number: &str,
+        agent: &str,
+        ivr_path: Vec<String>,
+        recording_id: Option<String>,
+    ) {
         let info = CallInfo {
             call_id: call.to_string(),
             caller_number: Some(caller_number.to_owned()).filter(|n| n != "anonymous"),
             ivr_path,
-            recording_id: None,
+            recording_id,
             agent: UserId(agent.to_owned()),
             answered_at: OffsetDateTime::now_utc(),
         };
@@ -83,7 +90,13 @@ impl DraftWriter {
         };
         let has_draft = self.calls.contains_key(&call);
         if agent.is_none() && !has_draft {
-            self.answered(call, caller_number, MENU_AGENT, vec!["emergency".into()]);
+            self.answered(
+                call,
+                caller_number,
+                MENU_AGENT,
+                vec!["emergency".into()],
+                None,
+            );
         }
         let linkage = EmergencyLinkage {
             line,
@@ -104,9 +117,10 @@ impl DraftWriter {
         caller_number: &str,
         agent: &str,
         ivr_path: Vec<String>,
+        recording_id: Option<String>,
     ) {
         if !self.calls.contains_key(&call) {
-            self.answered(call, caller_number, agent, ivr_path);
+            self.answered(call, caller_number, agent, ivr_path, recording_id);
         }
     }
 
@@ -201,8 +215,9 @@ impl super::Core {
                     .and_then(|c| c.call_info(Instant::now(), *call))
                     .map(|i| i.ivr_path)
                     .unwrap_or_default();
+                let recording = self.book.recording_id_of(*call);
                 if let Some(d) = self.drafts.as_mut() {
-                    d.answered_once(*call, &view.caller_number, agent, path);
+                    d.answered_once(*call, &view.caller_number, agent, path, recording);
                 }
             }
             CallEvent::Ended { call, .. } => {
