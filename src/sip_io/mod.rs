@@ -11,6 +11,8 @@
 mod calls;
 mod drafts;
 mod emergency;
+mod events;
+mod handle;
 mod hosting;
 mod tcp;
 mod udp;
@@ -24,9 +26,9 @@ use anyhow::Context;
 use bytes::Bytes;
 use hotline_config::{Config, DigestAlgorithm};
 use hotline_sip::digest::Algorithm;
-use hotline_sip::endpoint::{Endpoint, EndpointConfig, Event, Output};
+use hotline_sip::endpoint::{Endpoint, EndpointConfig, Output};
 use hotline_sip::net::{Remote, Transport};
-use hotline_sip::registrar::{Account, RegistrarConfig, RegistrarEvent, UnregisterReason};
+use hotline_sip::registrar::{Account, RegistrarConfig};
 use hotline_sip::transaction::TimerConfig;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -34,10 +36,13 @@ use tokio::task::JoinHandle;
 
 use calls::CallBook;
 use hotline_recordings::CallStore;
-use hotline_sip::call::{CallEvent, CallId, MediaCommand};
+use hotline_sip::call::{CallId, MediaCommand};
 
 use emergency::Linkage;
 pub use emergency::{EmergencyRoutes, TransferError};
+use events::RateLimit;
+use handle::BUS_CAPACITY;
+pub use handle::{LiveCall, LiveEvent, SipHandle, TransferRequest};
 use hosting::HostingQuery;
 pub use hosting::{AnnouncementView, HostingError};
 
@@ -99,148 +104,6 @@ pub(crate) enum CoreInput {
         call: CallId,
         handle: hotline_recordings::RecorderHandle,
     },
-}
-
-/// An emergency transfer asked for over the API.
-#[derive(Debug, Clone)]
-pub struct TransferRequest {
-    /// The call id as the API shows it (16 hex digits).
-    pub call: String,
-    /// The emergency number (`110`, `119`, `120`, `122`).
-    pub number: String,
-    /// Who asks (an agent id or a supervisor id).
-    pub by: String,
-    /// A supervisor may transfer any call; an agent only its own.
-    pub supervisor: bool,
-}
-
-/// A call in progress, for `GET /api/calls`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LiveCall {
-    pub id: String,
-    pub state: String,
-    pub caller_number: String,
-    pub did: String,
-    pub agent: Option<String>,
-    /// Agents whose phones ring for this call.
-    pub ringing: Vec<String>,
-    /// The emergency line the call was handed to.
-    pub transferred_to: Option<String>,
-    pub internal: bool,
-    pub duration_s: u64,
-    pub talking_s: Option<u64>,
-}
-
-/// A handle for the HTTP side to query the SIP core. Queries are answered from
-/// the core's own state when asked, so keeping the API's view fresh costs the
-/// SIP path nothing (rebuilding a snapshot on every REGISTER made each
-/// registration cost time proportional to all bindings).
-#[derive(Debug, Clone)]
-pub struct SipHandle {
-    core: mpsc::Sender<CoreInput>,
-    bus: broadcast::Sender<LiveEvent>,
-}
-
-/// One message of the live event bus: JSON with `"type"` and `"v"` (the
-/// format version). See [`SipHandle::subscribe`].
-pub type LiveEvent = Arc<serde_json::Value>;
-
-/// Events a slow subscriber may fall behind by before it loses some (it then
-/// gets `RecvError::Lagged` and should re-read the state).
-const BUS_CAPACITY: usize = 1024;
-
-impl SipHandle {
-    /// The live event bus: agent state and queue changes, calls offered,
-    /// ringing, answered, ended and transferred, survey results. A receiver
-    /// that falls behind by more than a thousand events is told it lagged;
-    /// the server never waits for a subscriber.
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.bus.subscribe()
-    }
-
-    /// The live registrations; empty if the SIP core has stopped.
-    pub async fn bindings(&self) -> Vec<BindingSnapshot> {
-        let (tx, rx) = oneshot::channel();
-        if self.core.send(CoreInput::Bindings(tx)).await.is_err() {
-            return Vec::new();
-        }
-        rx.await.unwrap_or_default()
-    }
-
-    /// Transfers a call to an emergency line; the number as listed on success.
-    pub async fn transfer(&self, request: TransferRequest) -> Result<String, TransferError> {
-        let (tx, rx) = oneshot::channel();
-        let stopped = || TransferError::Refused("the SIP core has stopped".into());
-        self.core
-            .send(CoreInput::Transfer { request, reply: tx })
-            .await
-            .map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
-    }
-
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> HostingQuery) -> Option<T> {
-        let (tx, rx) = oneshot::channel();
-        self.core.send(CoreInput::Hosting(make(tx))).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// `POST /api/agents/{id}/state`.
-    pub async fn set_agent_state(
-        &self,
-        agent: &str,
-        request: hotline_sip::acd::StateRequest,
-    ) -> Result<(), HostingError> {
-        let agent = agent.to_owned();
-        self.ask(|reply| HostingQuery::SetState {
-            agent,
-            request,
-            reply,
-        })
-        .await
-        .unwrap_or(Err(HostingError::Disabled))
-    }
-
-    /// The queues with today's figures (empty with routing `direct`).
-    pub async fn queues(&self) -> Vec<hotline_sip::acd::QueueSnapshot> {
-        self.ask(HostingQuery::Queues).await.unwrap_or_default()
-    }
-
-    /// The agents' ACD states and today's figures.
-    pub async fn agent_states(&self) -> Vec<hotline_sip::acd::AgentSnapshot> {
-        self.ask(HostingQuery::Agents).await.unwrap_or_default()
-    }
-
-    /// What the menu learned about a call (screen pop).
-    pub async fn call_info(&self, call: &str) -> Option<crate::contact::CallInfo> {
-        let call = call.to_owned();
-        self.ask(|reply| HostingQuery::CallInfo { call, reply })
-            .await
-            .flatten()
-    }
-
-    /// The incident announcement's prompt, if one is set.
-    pub async fn announcement(&self) -> Option<String> {
-        self.ask(HostingQuery::CurrentAnnouncement).await.flatten()
-    }
-
-    /// Sets (`Some(prompt name)`) or clears the incident announcement.
-    pub async fn set_announcement(
-        &self,
-        prompt: Option<String>,
-    ) -> Result<Option<String>, HostingError> {
-        self.ask(|reply| HostingQuery::Announcement { prompt, reply })
-            .await
-            .unwrap_or(Err(HostingError::Disabled))
-    }
-
-    /// The calls in progress; empty if the SIP core has stopped.
-    pub async fn calls(&self) -> Vec<LiveCall> {
-        let (tx, rx) = oneshot::channel();
-        if self.core.send(CoreInput::Calls(tx)).await.is_err() {
-            return Vec::new();
-        }
-        rx.await.unwrap_or_default()
-    }
 }
 
 /// The running SIP side.
@@ -442,37 +305,6 @@ struct Core {
     /// Bound contacts, kept from registrar events (a gauge without a scan).
     registered_contacts: i64,
     parse_warnings: RateLimit,
-}
-
-/// At most one warning per `every`; counts what it suppressed in between, so a
-/// flood of garbage cannot flood the log (DESIGN.md Telephony 1).
-struct RateLimit {
-    every: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl RateLimit {
-    fn new(every: Duration) -> Self {
-        Self {
-            every,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(suppressed since the last one)` when a warning may be logged now.
-    fn allow(&mut self, now: Instant) -> Option<u64> {
-        if self
-            .last
-            .is_some_and(|l| now.duration_since(l) < self.every)
-        {
-            self.suppressed += 1;
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.suppressed))
-    }
 }
 
 impl Core {
@@ -685,129 +517,6 @@ impl Core {
         }
     }
 
-    /// Logs and counts an endpoint event.
-    fn event(&mut self, event: Event) {
-        match event {
-            Event::ParseError { from, error } => {
-                let transport = match from.transport {
-                    Transport::Udp => "udp",
-                    Transport::Tcp => "tcp",
-                };
-                self.metrics.inc(
-                    "hotline_sip_parse_errors_total",
-                    format!("transport=\"{transport}\""),
-                );
-                if let Some(suppressed) = self.parse_warnings.allow(Instant::now()) {
-                    tracing::warn!(%from, suppressed, "unparseable SIP message: {error}");
-                }
-            }
-            Event::Call(ev) => {
-                self.book.on_event(&ev);
-                self.transfer_event(&ev);
-                self.draft_event(&ev);
-                self.hosting_event(&ev);
-                match &ev {
-                    CallEvent::Arrived { call, did, .. } => {
-                        tracing::info!(%call, %did, "call arrived")
-                    }
-                    CallEvent::Ringing { call, agent } => {
-                        tracing::info!(%call, %agent, "ringing agent")
-                    }
-                    CallEvent::Answered { call, agent, .. } => {
-                        tracing::info!(%call, %agent, "answered")
-                    }
-                    CallEvent::Ended {
-                        call,
-                        hangup_by,
-                        reason,
-                        ..
-                    } => {
-                        self.metrics.inc(
-                            "hotline_calls_total",
-                            format!("reason=\"{}\"", reason.as_str()),
-                        );
-                        tracing::info!(%call, by = hangup_by.as_str(), reason = reason.as_str(), "call ended");
-                    }
-                    CallEvent::RingFailed {
-                        call,
-                        agent,
-                        failure,
-                    } => {
-                        tracing::info!(%call, %agent, ?failure, "agent did not answer")
-                    }
-                    CallEvent::AgentLeft { call, agent, .. } => {
-                        tracing::info!(%call, %agent, "agent hung up first; caller kept")
-                    }
-                    CallEvent::Transferred { call, number, .. } => {
-                        tracing::info!(%call, %number, "transferred to emergency line")
-                    }
-                    CallEvent::TransferFailed {
-                        call,
-                        number,
-                        status,
-                    } => {
-                        tracing::warn!(%call, %number, status, "emergency transfer failed")
-                    }
-                    CallEvent::TransferRequested {
-                        call,
-                        agent,
-                        number,
-                    } => {
-                        tracing::info!(%call, %agent, %number, "agent asked for an emergency transfer")
-                    }
-                    CallEvent::Info { call, .. } => tracing::debug!(%call, "INFO"),
-                    CallEvent::Refused { from, status, .. } => {
-                        self.metrics.inc(
-                            "hotline_calls_refused_total",
-                            format!("status=\"{status}\""),
-                        );
-                        tracing::info!(%from, status, "INVITE refused");
-                    }
-                }
-            }
-            Event::Registrar(ev) => {
-                let outcome = match &ev {
-                    RegistrarEvent::Registered { user, contact } => {
-                        self.registered_contacts += 1;
-                        tracing::info!(%user, %contact, "registered");
-                        self.hosting_registration(user);
-                        "registered"
-                    }
-                    RegistrarEvent::Unregistered {
-                        user,
-                        contact,
-                        reason,
-                    } => {
-                        self.registered_contacts -= 1;
-                        tracing::info!(%user, %contact, ?reason, "unregistered");
-                        self.hosting_registration(user);
-                        match reason {
-                            UnregisterReason::Expired => "expired",
-                            UnregisterReason::Removed => "removed",
-                        }
-                    }
-                    RegistrarEvent::AuthFailed { source, user } => {
-                        tracing::info!(%source, ?user, "registration authentication failed");
-                        "auth_failed"
-                    }
-                    RegistrarEvent::LockedOut { source } => {
-                        tracing::warn!(%source, "address locked out after repeated authentication failures");
-                        "locked_out"
-                    }
-                };
-                self.metrics.inc(
-                    "hotline_sip_registrations_total",
-                    format!("outcome=\"{outcome}\""),
-                );
-                self.metrics.set_gauge(
-                    "hotline_sip_registered_contacts",
-                    "",
-                    self.registered_contacts,
-                );
-            }
-        }
-    }
-
     fn bindings_snapshot(&self) -> Vec<BindingSnapshot> {
         let now = Instant::now();
         let wall = SystemTime::now();
@@ -840,21 +549,4 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// dropped here, so callers' futures stay `Send`).
 pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_limit_lets_one_warning_through_per_period_and_counts_the_rest() {
-        let mut r = RateLimit::new(Duration::from_secs(10));
-        let t0 = Instant::now();
-        assert_eq!(r.allow(t0), Some(0));
-        for i in 1..=5 {
-            assert_eq!(r.allow(t0 + Duration::from_secs(i)), None);
-        }
-        assert_eq!(r.allow(t0 + Duration::from_secs(10)), Some(5));
-        assert_eq!(r.allow(t0 + Duration::from_secs(11)), None);
-    }
 }
