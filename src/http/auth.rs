@@ -94,10 +94,35 @@ impl Principal {
     }
 }
 
-/// Password hashes of the configured seats, built once at start.
+/// A seat's HTTP password: a configured Argon2 hash, or the plaintext SIP
+/// password, hashed the first time the seat logs in (hashing every seat at
+/// start would cost about 50 ms each: over a minute for a thousand seats).
+#[derive(Debug)]
+enum Secret {
+    Hashed(String),
+    Plain {
+        password: String,
+        hash: std::sync::OnceLock<String>,
+    },
+}
+
+impl Secret {
+    /// The PHC string to verify against (empty, so never matching, if
+    /// hashing failed).
+    fn phc(&self) -> &str {
+        match self {
+            Secret::Hashed(h) => h,
+            Secret::Plain { password, hash } => {
+                hash.get_or_init(|| passwords::hash(password).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// Password hashes of the configured seats.
 #[derive(Debug)]
 pub struct Credentials {
-    seats: HashMap<String, (String, Role)>,
+    seats: HashMap<String, (Secret, Role)>,
     /// Verified when the user is unknown, so that costs the same.
     dummy: String,
 }
@@ -115,11 +140,14 @@ impl Credentials {
         for (i, a) in config.agents.iter().enumerate() {
             let hash = if a.password_hash.is_empty() {
                 plain.push(a.id.as_str());
-                passwords::hash(&a.password).map_err(|e| format!("agents[{i}].password: {e}"))?
+                Secret::Plain {
+                    password: a.password.clone(),
+                    hash: std::sync::OnceLock::new(),
+                }
             } else {
                 passwords::check_phc(&a.password_hash)
                     .map_err(|e| format!("agents[{i}].password_hash: {e}"))?;
-                a.password_hash.clone()
+                Secret::Hashed(a.password_hash.clone())
             };
             let role = match a.role {
                 hotline_config::Role::Agent => Role::Agent,
@@ -131,7 +159,8 @@ impl Credentials {
             tracing::warn!(
                 seats = %plain.join(","),
                 "HTTP log-in of these seats uses their plaintext SIP password from the config \
-                 (hashed in memory); set agents[].password_hash to keep web passwords out of the file"
+                 (hashed in memory at the first log-in); set agents[].password_hash to keep web \
+                 passwords out of the file"
             );
         }
         let dummy = passwords::hash("no such user").map_err(|e| e.to_string())?;
@@ -139,9 +168,9 @@ impl Credentials {
     }
 
     fn seat(&self, id: &str) -> Option<(&str, Principal)> {
-        self.seats.get(id).map(|(hash, role)| {
+        self.seats.get(id).map(|(secret, role)| {
             (
-                hash.as_str(),
+                secret.phc(),
                 Principal {
                     user: id.to_owned(),
                     role: *role,
@@ -396,6 +425,28 @@ impl FromRequestParts<AppState> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plaintext_seat_is_hashed_at_its_first_log_in_and_verifies() {
+        let mut config = hotline_config::Config::builtin_default();
+        config.agents.truncate(2);
+        let creds = Credentials::from_config(&config).expect("credentials");
+        let Some((Secret::Plain { hash, .. }, _)) = creds.seats.get("1001") else {
+            panic!("1001 has a plaintext password in the demo file");
+        };
+        assert!(hash.get().is_none(), "nothing hashed at start");
+        let (phc, principal) = creds.seat("1001").expect("seat");
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert_eq!(principal.role, Role::Agent);
+        assert!(passwords::verify("demo-1001-change-me", phc));
+        assert!(!passwords::verify("demo-1002-change-me", phc));
+        // The same hash from then on.
+        assert_eq!(
+            creds.seat("1001").map(|(p, _)| p.to_owned()),
+            Some(phc.to_owned())
+        );
+        assert!(creds.seat("7777").is_none());
+    }
 
     #[test]
     fn lockout_after_repeated_failures_then_expires() {
