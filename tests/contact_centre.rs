@@ -202,6 +202,27 @@ async fn answer(phone: &mut SipUa) -> (Msg, String) {
     (inv, tag)
 }
 
+/// Polls `path` (a JSON list) as `token` until an element satisfies `pred`
+/// (the call side writes its records off the SIP core); the whole list.
+async fn poll_list(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = http(server, token, reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        if body.as_array().is_some_and(|a| a.iter().any(&pred)) {
+            return body;
+        }
+        last = body;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never listed what was expected: {last}");
+}
+
 async fn supervisor_get(server: &TestServer, path: &str) -> Value {
     let token = server.login("9001", "demo-9001-change-me").await;
     let (status, body) = http(server, &token, reqwest::Method::GET, path, None).await;
@@ -273,14 +294,8 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
     caller.key('4').await;
     caller.hung_up_by_server().await;
 
-    let mut surveys = Value::Null;
-    for _ in 0..100 {
-        surveys = supervisor_get(&server, "/api/surveys").await;
-        if surveys.as_array().is_some_and(|s| !s.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let sup = server.login("9001", "demo-9001-change-me").await;
+    let surveys = poll_list(&server, &sup, "/api/surveys", |_| true).await;
     assert_eq!(surveys[0]["rating"], 4, "{surveys}");
     assert_eq!(surveys[0]["agent_id"], "1003");
     assert_eq!(surveys[0]["queue"], "cantonese");
@@ -304,23 +319,10 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
         .as_str()
         .unwrap_or_else(|| panic!("a recording link: {d}"))
         .to_owned();
-    let mut listed = Value::Null;
-    for _ in 0..100 {
-        listed = supervisor_get(&server, "/api/recordings").await;
-        if listed
-            .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["id"] == rid.as_str()))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        listed
-            .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["id"] == rid.as_str())),
-        "recording {rid} indexed: {listed}"
-    );
+    poll_list(&server, &sup, "/api/recordings", |r| {
+        r["id"] == rid.as_str()
+    })
+    .await;
     let queues = supervisor_get(&server, "/api/queues").await;
     let q = queues
         .as_array()
@@ -430,14 +432,8 @@ async fn the_emergency_key_reaches_110_through_the_gateway() {
     gw.send(&inv.response(200, "OK", &tag, &contact, &answer))
         .await;
     gw.request("ACK").await;
-    let mut records = Value::Null;
-    for _ in 0..100 {
-        records = supervisor_get(&server, "/api/emergency-transfers").await;
-        if records.as_array().is_some_and(|r| !r.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let sup = server.login("9001", "demo-9001-change-me").await;
+    let records = poll_list(&server, &sup, "/api/emergency-transfers", |_| true).await;
     assert_eq!(records[0]["number"], "110", "{records}");
     assert_eq!(records[0]["agent"], "ivr", "chosen in the menu");
     assert_eq!(records[0]["outcome"], "connected");
@@ -467,23 +463,7 @@ async fn with_nobody_logged_in_the_caller_leaves_a_callback_request() {
     caller.key('1').await;
     caller.hung_up_by_server().await;
     let token = server.login("1001", &password("1001")).await;
-    let mut list = Value::Null;
-    for _ in 0..100 {
-        let (status, body) = http(
-            &server,
-            &token,
-            reqwest::Method::GET,
-            "/api/callbacks?status=open",
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        list = body;
-        if list.as_array().is_some_and(|l| !l.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let list = poll_list(&server, &token, "/api/callbacks?status=open", |_| true).await;
     assert_eq!(list[0]["number"], CALLER, "{list}");
     assert_eq!(list[0]["reason"], "no_agents");
     assert_eq!(list[0]["queue"], "general");

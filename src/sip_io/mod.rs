@@ -490,13 +490,7 @@ impl Core {
 
     /// Carries out a media command of the call layer.
     fn media(&mut self, command: MediaCommand) {
-        let call = match &command {
-            MediaCommand::Open { call, .. }
-            | MediaCommand::Connect { call, .. }
-            | MediaCommand::Update { call, .. }
-            | MediaCommand::Serve { call, .. }
-            | MediaCommand::Close { call } => *call,
-        };
+        let call = command.call();
         let opening = match &command {
             MediaCommand::Open { local_rtp_port, .. } => Some(*local_rtp_port),
             _ => None,
