@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod cli_users;
 pub mod contact;
+pub mod dialing;
 pub mod http;
 pub mod logging;
 pub mod media;
