@@ -18,3 +18,4 @@ pub mod metrics;
 pub mod server;
 pub mod sip_io;
 pub mod ticket_rules;
+pub mod web;

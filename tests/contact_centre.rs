@@ -17,22 +17,20 @@
 
 #[path = "common/call.rs"]
 mod call_setup;
+#[path = "common/caller.rs"]
+mod caller;
 mod common;
 #[path = "common/ua.rs"]
 mod ua;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use call_setup::{local, rtp_block_in, rtp_socket, RtpBlock, CALLER, TRUNK_IP};
+use caller::{Caller, WAIT};
 use common::TestServer;
 use hotline_config::Config;
 use serde_json::{json, Value};
-use tokio::net::UdpSocket;
-use ua::{sdp, send_dtmf, Msg, SdpAudio, SipUa, TrunkCall};
-
-const WAIT: Duration = Duration::from_secs(40);
+use ua::{sdp, Msg, SdpAudio, SipUa};
 
 fn password(agent: &str) -> String {
     format!("demo-{agent}-change-me")
@@ -92,72 +90,6 @@ async fn ready_agent(server: &TestServer, id: &'static str) -> SipUa {
     assert_eq!(body["state"], "ready", "{body}");
     assert_eq!(body["available"], true, "{body}");
     phone
-}
-
-/// A caller answered by the server: its SIP side, RTP socket and the
-/// server's RTP address.
-struct Caller {
-    trunk: SipUa,
-    call: TrunkCall,
-    rtp: Arc<UdpSocket>,
-    server_rtp: SocketAddr,
-    seq: u16,
-    ts: u32,
-}
-
-impl Caller {
-    async fn dial(server: &TestServer, number: &str) -> Caller {
-        let mut trunk = SipUa::bind("trunk", TRUNK_IP, server.sip).await;
-        let rtp = rtp_socket(TRUNK_IP).await;
-        let mut call = TrunkCall::new(&mut trunk, CALLER, number);
-        let offer = sdp(local(&rtp), &[(8, "PCMA"), (0, "PCMU")], Some(101));
-        let invite = call.invite(&trunk, "application/sdp", &offer);
-        trunk.send(&invite).await;
-        let ok = trunk.response("INVITE", 200).await;
-        let answer = SdpAudio::parse(ok.body());
-        assert_eq!(answer.pt_of("TELEPHONE-EVENT"), Some(101), "{}", ok.raw);
-        call.confirmed(&ok);
-        let ack = call.in_dialog(&mut trunk, "ACK");
-        trunk.send(&ack).await;
-        Caller {
-            trunk,
-            call,
-            rtp,
-            server_rtp: answer.rtp(),
-            seq: 1,
-            ts: 8000,
-        }
-    }
-
-    /// The server's audio reaches the caller (a prompt or music).
-    async fn hears_audio(&self) {
-        let got = ua::listen(&self.rtp, Duration::from_millis(400)).await;
-        assert!(got.len() >= 10, "{} packets of prompt audio", got.len());
-        assert!(got.iter().all(|p| p.len() == 172 && p[1] & 0x7f == 8));
-    }
-
-    async fn key(&mut self, digit: char) {
-        self.ts = self.ts.wrapping_add(8000);
-        self.seq = send_dtmf(
-            &self.rtp,
-            self.server_rtp,
-            101,
-            digit,
-            0x5eed,
-            self.seq,
-            self.ts,
-        )
-        .await;
-    }
-
-    /// The server's BYE (the menu or the survey hung up politely).
-    async fn hung_up_by_server(&mut self) {
-        let bye = self
-            .trunk
-            .wait_for("BYE", WAIT, |m| m.method() == Some("BYE"))
-            .await;
-        call_setup::ok_to(&mut self.trunk, &bye).await;
-    }
 }
 
 /// Waits until the supervisor's view of the call shows `phase`.

@@ -16,8 +16,10 @@ use sqlx::{AnyPool, Executor, Row};
 use crate::recorder::RecordingSummary;
 
 mod batch;
+mod search;
 use crate::{Error, Result};
 pub use batch::CallRows;
+pub use search::{HourCount, RecordingFilter};
 
 /// The workspace migrations (`/migrations`), embedded at build time. Run it
 /// once at start-up (as [`CallStore::connect`] does) before any store is
@@ -576,7 +578,7 @@ mod tests {
     }
 
     /// Runs a scenario on a SQLite file, then on PostgreSQL if configured.
-    async fn on_every_backend<F, Fut>(name: &str, scenario: F)
+    pub(super) async fn on_every_backend<F, Fut>(name: &str, scenario: F)
     where
         F: Fn(CallStore, std::path::PathBuf) -> Fut,
         Fut: std::future::Future<Output = ()>,
@@ -594,7 +596,7 @@ mod tests {
         }
     }
 
-    fn rec(id: &str, call: &str, started: i64) -> RecordingRow {
+    pub(super) fn rec(id: &str, call: &str, started: i64) -> RecordingRow {
         RecordingRow {
             id: id.to_owned(),
             call_id: call.to_owned(),
@@ -611,7 +613,7 @@ mod tests {
         }
     }
 
-    fn cdr(call: &str, arrived: i64, recording: Option<&str>) -> Cdr {
+    pub(super) fn cdr(call: &str, arrived: i64, recording: Option<&str>) -> Cdr {
         Cdr {
             call_id: call.to_owned(),
             caller_number: "13800138000".to_owned(),

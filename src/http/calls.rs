@@ -11,12 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
-use hotline_recordings::{Cdr, RecordingRow};
+use hotline_recordings::{Cdr, RecordingFilter, RecordingRow};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Principal, Role};
 use super::error::{ApiError, ApiJson, ApiQuery};
 use super::files::serve_file;
+use super::tickets::parse_bound;
 use super::AppState;
 use crate::sip_io::{LiveCall, TransferError, TransferRequest};
 
@@ -152,17 +153,73 @@ fn require_supervisor(p: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/recordings` (supervisors): newest first.
+/// `GET /api/recordings` query: every filter narrows the list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecordingQuery {
+    /// Started at or after (RFC 3339, or a local date `YYYY-MM-DD`).
+    #[serde(default)]
+    from: Option<String>,
+    /// Started before (RFC 3339, or a local date: up to the end of that day).
+    #[serde(default)]
+    to: Option<String>,
+    /// The agent on the call.
+    #[serde(default)]
+    agent: Option<String>,
+    /// Part of the caller's number (e.g. the last four digits).
+    #[serde(default)]
+    caller: Option<String>,
+    /// The work order the recording is linked to.
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    offset: u64,
+}
+
+/// A text filter: trimmed, empty means none, at most 64 characters.
+fn text_filter(field: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > 64 => Err(ApiError::invalid(field, "at most 64 characters")),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+/// `GET /api/recordings?from=&to=&agent=&caller=&order=&limit=&offset=`
+/// (supervisors): newest first.
 pub(super) async fn list_recordings(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(page): ApiQuery<Page>,
+    ApiQuery(q): ApiQuery<RecordingQuery>,
 ) -> Result<Json<Vec<RecordingView>>, ApiError> {
     require_supervisor(&principal)?;
-    let (limit, offset) = page.checked()?;
+    let (limit, offset) = Page {
+        limit: q.limit,
+        offset: q.offset,
+    }
+    .checked()?;
+    let filter = RecordingFilter {
+        from_ms: q
+            .from
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|f| parse_bound("from", f.trim(), &state, false))
+            .transpose()?,
+        to_ms: q
+            .to
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|t| parse_bound("to", t.trim(), &state, true))
+            .transpose()?,
+        agent: text_filter("agent", &q.agent)?,
+        caller: text_filter("caller", &q.caller)?,
+        ticket: text_filter("order", &q.order)?,
+    };
     let rows = state
         .store
-        .list_recordings(limit, offset)
+        .search_recordings(&filter, limit, offset)
         .await
         .map_err(|e| ApiError::internal("listing recordings", e))?;
     Ok(Json(rows.into_iter().map(RecordingView::from).collect()))

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod reports;
 pub mod tickets;
 pub mod users;
+mod workstation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/queues", get(contact::list_queues))
         .route("/api/queues/days", get(contact::list_days))
         .route("/api/calls", get(calls::list_calls))
+        .route("/api/calls/per-hour", get(workstation::calls_per_hour))
         .route("/api/calls/{id}", get(contact::get_call))
         .route("/api/calls/{id}/transfer", post(calls::transfer_call))
         .route("/api/surveys", get(contact::list_surveys))
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/users/{id}", axum::routing::patch(users::update_user))
         .route("/api/units", get(users::list_units))
+        .route("/api/topics", get(workstation::topics))
         .route("/api/units/{id}", axum::routing::put(users::put_unit))
         .route("/api/audit", get(users::list_audit))
         .route("/api/tickets", get(tickets::list).post(tickets::create))
@@ -120,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{id}", get(drafts::get_one))
         .route("/api/drafts/{id}/order", post(drafts::to_order))
         .route("/api/drafts/{id}/no_order", post(drafts::no_order))
+        .merge(crate::web::routes())
         .fallback(not_found)
         .with_state(state)
 }

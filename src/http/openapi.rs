@@ -10,7 +10,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drafts, error, knowledge, reports, tickets, users};
+use super::{auth, drafts, error, knowledge, reports, tickets, users, workstation};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use super::{auth, drafts, error, knowledge, reports, tickets, users};
         knowledge::list_supervision,
         reports::report,
         drafts::list, drafts::get_one, drafts::to_order, drafts::no_order,
+        workstation::topics,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -86,32 +86,11 @@ impl Api {
         let store = server.server.as_ref().expect("running").tickets.clone();
         let who = AuditEntry::system(0);
         let hash = hotline::http::auth::passwords::hash(DB_PASSWORD).expect("hash");
-        for unit in ["housing", "water", "parks"] {
-            store
-                .upsert_unit(
-                    &Unit {
-                        id: unit.into(),
-                        name: format!("{unit} bureau"),
-                        district: Some("maonan".into()),
-                    },
-                    &who,
-                )
-                .await
-                .expect("unit");
-            store
-                .create_user(
-                    &NewUser {
-                        id: format!("u-{unit}"),
-                        role: UserRole::Unit,
-                        unit_id: Some(unit.into()),
-                        display_name: unit.into(),
-                        password_hash: hash.clone(),
-                    },
-                    &who,
-                )
-                .await
-                .expect("unit user");
-        }
+        let units: Vec<(String, String)> = ["housing", "water", "parks"]
+            .iter()
+            .map(|u| (u.to_string(), format!("{u} bureau")))
+            .collect();
+        seed_units(&store, &units).await;
         store
             .create_user(
                 &NewUser {
@@ -235,6 +214,39 @@ impl Api {
 
     pub async fn stop(self) {
         self.server.stop().await;
+    }
+}
+
+/// Creates units `(id, name)` in district `maonan`, each with a unit user
+/// `u-<id>` whose password is [`DB_PASSWORD`].
+pub async fn seed_units(store: &hotline_ticketing::store::Store, units: &[(String, String)]) {
+    let who = AuditEntry::system(0);
+    let hash = hotline::http::auth::passwords::hash(DB_PASSWORD).expect("hash");
+    for (unit, name) in units {
+        store
+            .upsert_unit(
+                &Unit {
+                    id: unit.clone(),
+                    name: name.clone(),
+                    district: Some("maonan".into()),
+                },
+                &who,
+            )
+            .await
+            .expect("unit");
+        store
+            .create_user(
+                &NewUser {
+                    id: format!("u-{unit}"),
+                    role: UserRole::Unit,
+                    unit_id: Some(unit.clone()),
+                    display_name: name.clone(),
+                    password_hash: hash.clone(),
+                },
+                &who,
+            )
+            .await
+            .expect("unit user");
     }
 }
 
