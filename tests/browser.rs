@@ -393,6 +393,7 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     assert_eq!(offered, "1");
     let calls = text_of(&sup_page, "#calls").await;
     assert!(calls.contains("8000") && !calls.contains(CALLER), "{calls}");
+    screenshot(&sup_page, "supervisor.png").await;
 
     // The agent fills in and saves the new order while talking.
     type_into(&agent_page, "#f-name", "王先生").await;
@@ -492,11 +493,6 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
         "const r = document.querySelector('#seats tr[data-agent=\"1001\"]'); return r && r.dataset.state !== 'on_call'",
     )
     .await;
-    sup_page
-        .execute("window.scrollTo(0, 0)", vec![])
-        .await
-        .expect("script");
-    screenshot(&sup_page, "supervisor.png").await;
 
     agent_page.close().await.expect("close");
     sup_page.close().await.expect("close");

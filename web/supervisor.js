@@ -232,7 +232,7 @@ async function loadOrders() {
 
 function hourChart(target, perHour, perDay) {
   const data = perHour.calls.map((n, i) => ({ label: String(i), value: perDay ? n / perHour.days : n }));
-  const fmt = perDay ? (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)) : (v) => v.toFixed(0);
+  const fmt = perDay ? (v) => v.toFixed(v >= 10 ? 0 : v >= 1 ? 1 : 2) : (v) => v.toFixed(0);
   // Whole calls: a top that is a multiple of 4 keeps the 4 gridlines' labels whole.
   const top = perDay ? undefined : Math.max(4, Math.ceil(Math.max(...perHour.calls) / 4) * 4);
   fill($(target), barChart(data, { title: t(perDay ? 'sup.per_hour_30' : 'sup.per_hour_today'), every: 3, format: fmt, max: top }));
