@@ -36,6 +36,7 @@ use call_setup::{local, rtp_block_in, rtp_socket, CALLER, TRUNK_IP};
 use caller::{Caller, WAIT};
 use common::api::{details, seed_units};
 use common::{require_tool, TestServer};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use ua::{sdp, SdpAudio, SipUa};
@@ -466,6 +467,43 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
         "return document.querySelector('.callstate.cs-ended') !== null",
     )
     .await;
+    // Wrap-up done (F9) makes the agent ready at once; F4 not ready (break).
+    wait_js(
+        &agent_page,
+        "the agent in wrap-up",
+        "return document.getElementById('my-state').dataset.state === 'wrap_up'",
+    )
+    .await;
+    // Keys go to a focused button; the page listens on the document.
+    let body = agent_page
+        .find(Locator::Css("#btn-logout"))
+        .await
+        .expect("a button");
+    body.send_keys(&Key::F9.to_string()).await.expect("F9");
+    wait_js(
+        &agent_page,
+        "the agent ready after wrap-up",
+        "return document.getElementById('my-state').dataset.state === 'ready'",
+    )
+    .await;
+    body.send_keys(&Key::F4.to_string()).await.expect("F4");
+    wait_js(
+        &agent_page,
+        "the agent not ready",
+        "return document.getElementById('my-state').dataset.state === 'not_ready'",
+    )
+    .await;
+    let (_, agents) = http(&server, &sup_token, "/api/agents", None).await;
+    let me = agents
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["id"] == "1001"))
+        .expect("1001 listed");
+    assert_eq!(
+        (&me["state"], &me["reason"]),
+        (&json!("not_ready"), &json!("break")),
+        "{me}"
+    );
+
     // The wallboard reloads the recordings when a call leaves the live list.
     wait_js(
         &sup_page,
@@ -487,6 +525,47 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     )
     .await;
     assert!(src.as_str().is_some_and(|s| s.starts_with("blob:")));
+    // Calls per hour counts the call; the announcement goes on and off; F2
+    // switches the large-font mode.
+    wait_js(
+        &sup_page,
+        "the call in today's calls per hour",
+        "const bars = [...document.querySelectorAll('#chart-hour-today rect.bar')]; \
+         return bars.length === 24 && bars.filter((b) => b.textContent.endsWith(': 1')).length === 1",
+    )
+    .await;
+    type_into(&sup_page, "#ann-prompt", "welcome").await;
+    click(&sup_page, "#ann-on").await;
+    wait_js(
+        &sup_page,
+        "the announcement on",
+        "return document.getElementById('ann-state').dataset.prompt === 'welcome'",
+    )
+    .await;
+    let (_, ann) = http(&server, &sup_token, "/api/announcement", None).await;
+    assert_eq!(ann["prompt"], "welcome");
+    click(&sup_page, "#ann-off").await;
+    wait_js(
+        &sup_page,
+        "the announcement off",
+        "return document.getElementById('ann-state').dataset.prompt === ''",
+    )
+    .await;
+    let (_, ann) = http(&server, &sup_token, "/api/announcement", None).await;
+    assert_eq!(ann["prompt"], Value::Null);
+    sup_page
+        .find(Locator::Css("#btn-logout"))
+        .await
+        .expect("a button")
+        .send_keys(&Key::F2.to_string())
+        .await
+        .expect("F2");
+    wait_js(
+        &sup_page,
+        "the large-font mode",
+        "return document.body.classList.contains('large')",
+    )
+    .await;
     wait_js(
         &sup_page,
         "the seat back from the call",

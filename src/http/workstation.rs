@@ -122,7 +122,7 @@ pub(super) async fn calls_per_hour(
         .await
         .map_err(|e| ApiError::internal("counting calls per hour", e))?;
     let offset_s = calendar.offset().whole_seconds();
-    let local_day = |ms: i64| (ms + i64::from(offset_s)).div_euclid(86_400_000);
+    let local_day = |ms: i64| (ms + i64::from(offset_s) * 1000).div_euclid(86_400_000);
     let days = local_day(to_ms - 1) - local_day(from_ms) + 1;
     Ok(Json(PerHour {
         days: u32::try_from(days.max(1)).unwrap_or(1),
