@@ -262,6 +262,22 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // A published knowledge article for the search beside the form.
+    let sup_token = server.login("9001", "demo-9001-change-me").await;
+    let (status, article) = http(
+        &server,
+        &sup_token,
+        "/api/knowledge",
+        Some(json!({
+            "unit": "housing",
+            "title": "社保卡遗失如何补办",
+            "body": "携带身份证到任一社保服务网点或通过市政务服务APP申请补办，工本费全免，约七个工作日可领取新卡。",
+            "effective_on": "2026-01-01",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{article}");
+    let article_id = article["id"].as_u64().expect("article id");
     let live_events = has_events(&server).await;
 
     let driver = start_driver(&chromedriver).await;
@@ -292,7 +308,6 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
         "return document.getElementById('my-state').dataset.state === 'ready'",
     )
     .await;
-    let sup_token = server.login("9001", "demo-9001-change-me").await;
     let (_, agents) = http(&server, &sup_token, "/api/agents", None).await;
     let me = agents
         .as_array()
@@ -408,13 +423,22 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     type_into(&agent_page, "#f-district", "maonan").await;
     agent_page
         .execute(
-            "document.getElementById('f-topic').value = 'urban.roads';\
+            "document.getElementById('f-category').value = 'help';\
+             document.getElementById('f-topic').value = 'urban.roads';\
              document.getElementById('f-lead').value = 'housing';\
              document.querySelector('input[name=co][value=maonan_gov]').checked = true;",
             vec![],
         )
         .await
         .expect("script");
+    type_into(&agent_page, "#kb-q", "社保卡").await;
+    click(&agent_page, "#kb-form button[type=submit]").await;
+    wait_js(
+        &agent_page,
+        "the knowledge search's result",
+        "return document.querySelector('#kb-results button') !== null",
+    )
+    .await;
     screenshot(&agent_page, "agent.png").await;
     click(&agent_page, "#btn-save").await;
     let saved = wait_js(
@@ -436,6 +460,7 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     assert_eq!(order["state"], "dispatched", "{order}");
     assert_eq!(order["details"]["caller"]["number"], CALLER);
     assert_eq!(order["details"]["topic"], "urban.roads");
+    assert_eq!(order["details"]["category"], "help");
     assert_eq!(order["assignment"]["lead"], "housing");
     assert_eq!(order["assignment"]["co_handlers"], json!(["maonan_gov"]));
     let call_id = order["details"]["links"]["call_ids"][0]
@@ -525,6 +550,32 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     )
     .await;
     assert!(src.as_str().is_some_and(|s| s.starts_with("blob:")));
+    // Without a call: a blank order answered on the spot with the article in one click.
+    click(&agent_page, "#btn-new").await;
+    type_into(&agent_page, "#f-number", "13900001111").await;
+    type_into(&agent_page, "#f-description", "社保卡丢了怎么补办").await;
+    click(&agent_page, "#kb-results button").await;
+    let answered = wait_js(
+        &agent_page,
+        "the order answered on the spot",
+        &format!(
+            "const n = document.getElementById('order-status').dataset.order; \
+             return n && n !== '{number}' ? n : null"
+        ),
+    )
+    .await;
+    let answered = answered.as_str().expect("order number");
+    let (_, order) = http(
+        &server,
+        &agent_token,
+        &format!("/api/tickets/{answered}"),
+        None,
+    )
+    .await;
+    assert_eq!(order["order"]["state"], "answered_on_spot", "{order}");
+    assert_eq!(order["order"]["knowledge_articles"], json!([article_id]));
+    assert_eq!(order["order"]["details"]["caller"]["number"], "13900001111");
+
     // Calls per hour counts the call; the announcement goes on and off; F2
     // switches the large-font mode.
     wait_js(
