@@ -281,6 +281,19 @@ async function transfer(number) {
   }
 }
 
+/** The caller goes to the satisfaction survey; the agent's phone is released. */
+async function handToSurvey() {
+  const c = page.call;
+  if (!c || c.state !== 'talking') return;
+  try {
+    await post(`/api/calls/${encodeURIComponent(c.id)}/survey`);
+    say($('call-status'), t('call.survey_done'), 'ok');
+    setCallState('ended');
+  } catch (e) {
+    say($('call-status'), t('error.generic', { message: e.message }), 'error');
+  }
+}
+
 // ----- start ---------------------------------------------------------------------
 
 function keys(e) {
@@ -331,7 +344,7 @@ function main() {
   $('btn-ready').addEventListener('click', () => setState({ state: 'ready' }));
   $('btn-not-ready').addEventListener('click', () => setState({ state: 'not_ready', reason: $('nr-reason').value }));
   $('btn-wrap-done').addEventListener('click', () => setState({ state: 'ready' }));
-  $('btn-survey').addEventListener('click', () => say($('call-status'), t('call.survey_hint'), 'info'));
+  $('btn-survey').addEventListener('click', handToSurvey);
   $('btn-logout').addEventListener('click', () => { logout(); showLogin(); });
   document.addEventListener('keydown', keys);
   onUnauthorised(() => showLogin());

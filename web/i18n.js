@@ -64,7 +64,7 @@ const zhCN = {
   'call.transfer_confirm': '确认将来电转接至 {number}（{name}）？坐席将退出通话。',
   'call.transferring': '正在转接至 {number}…',
   'call.survey': '转满意度评价并退出',
-  'call.survey_hint': '请挂断话机：坐席先挂机时，来电者自动转入满意度评价（§18–§20）。',
+  'call.survey_done': '来电者已转入满意度评价，坐席已退出通话',
   'emergency.110': '公安',
   'emergency.119': '消防',
   'emergency.120': '急救',

@@ -311,6 +311,15 @@ impl Endpoint {
         r
     }
 
+    /// Releases the agent talking on hosted call `call` (BYE to the phone);
+    /// the caller stays with the server, as after [`CallEvent::AgentLeft`]
+    /// (e.g. for the satisfaction survey).
+    pub fn release_agent(&mut self, now: Instant, call: CallId) -> Result<(), CallControlError> {
+        let r = self.calls.release_agent(now, &mut self.transactions, call);
+        self.process(now);
+        r
+    }
+
     /// Snapshots of the calls in progress, oldest first (`GET /api/calls`).
     pub fn calls(&self) -> Vec<CallView> {
         self.calls.views()

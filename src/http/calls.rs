@@ -1,5 +1,6 @@
 //! Calls and recordings: `GET /api/calls`, `POST /api/calls/{id}/transfer`
-//! (emergency transfer), `GET /api/recordings`, `GET /api/recordings/{id}`
+//! (emergency transfer), `POST /api/calls/{id}/survey` (hand the caller to
+//! the satisfaction survey), `GET /api/recordings`, `GET /api/recordings/{id}`
 //! (the WAV, with range requests).
 //!
 //! Recordings are personal data of the citizen: only supervisors may list and
@@ -19,7 +20,7 @@ use super::error::{ApiError, ApiJson, ApiQuery};
 use super::files::serve_file;
 use super::tickets::parse_bound;
 use super::AppState;
-use crate::sip_io::{LiveCall, TransferError, TransferRequest};
+use crate::sip_io::{LiveCall, SurveyHandoff, TransferError, TransferRequest};
 
 /// `?limit=&offset=` on list endpoints.
 #[derive(Debug, Deserialize)]
@@ -292,6 +293,31 @@ pub(super) async fn transfer_call(
             TransferError::UnknownCall => ApiError::NotFound(e.to_string()),
             TransferError::NotYourCall => ApiError::Forbidden(e.to_string()),
             TransferError::Refused(_) => ApiError::conflict("conflict", e.to_string()),
+        }),
+    }
+}
+
+/// `POST /api/calls/{id}/survey`: the agent on the call (or a supervisor)
+/// hands the caller to the satisfaction survey: the agent's phone is released
+/// (BYE) and the caller stays with the server, as when the agent hangs up
+/// first. `202`; `403` not your call, `404` no such call, `409` no agent
+/// talking on it.
+pub(super) async fn hand_to_survey(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let request = SurveyHandoff {
+        call: id,
+        by: principal.user.clone(),
+        supervisor: principal.role == Role::Supervisor,
+    };
+    match state.sip.hand_to_survey(request).await {
+        Ok(()) => Ok(axum::http::StatusCode::ACCEPTED),
+        Err(e) => Err(match e {
+            TransferError::UnknownCall => ApiError::NotFound(e.to_string()),
+            TransferError::NotYourCall => ApiError::Forbidden(e.to_string()),
+            other => ApiError::conflict("conflict", other.to_string()),
         }),
     }
 }

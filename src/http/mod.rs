@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls/per-hour", get(workstation::calls_per_hour))
         .route("/api/calls/{id}", get(contact::get_call))
         .route("/api/calls/{id}/transfer", post(calls::transfer_call))
+        .route("/api/calls/{id}/survey", post(calls::hand_to_survey))
         .route("/api/surveys", get(contact::list_surveys))
         .route("/api/callbacks", get(contact::list_callbacks))
         .route("/api/emergency-transfers", get(contact::list_emergency))

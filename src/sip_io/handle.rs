@@ -23,6 +23,17 @@ pub struct TransferRequest {
     pub supervisor: bool,
 }
 
+/// The agent hands the caller to the survey, asked for over the API.
+#[derive(Debug, Clone)]
+pub struct SurveyHandoff {
+    /// The call id as the API shows it (16 hex digits).
+    pub call: String,
+    /// Who asks (the agent on the call, or a supervisor).
+    pub by: String,
+    /// A supervisor may hand over any call; an agent only its own.
+    pub supervisor: bool,
+}
+
 /// A call in progress, for `GET /api/calls`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LiveCall {
@@ -82,6 +93,17 @@ impl SipHandle {
         let stopped = || TransferError::Refused("the SIP core has stopped".into());
         self.core
             .send(CoreInput::Transfer { request, reply: tx })
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Releases the agent of a call and keeps the caller for the survey.
+    pub async fn hand_to_survey(&self, request: SurveyHandoff) -> Result<(), TransferError> {
+        let (tx, rx) = oneshot::channel();
+        let stopped = || TransferError::Refused("the SIP core has stopped".into());
+        self.core
+            .send(CoreInput::HandToSurvey { request, reply: tx })
             .await
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?

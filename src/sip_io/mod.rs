@@ -13,6 +13,7 @@ mod drafts;
 mod emergency;
 mod events;
 mod handle;
+mod handoff;
 mod hosting;
 mod tcp;
 mod udp;
@@ -42,7 +43,7 @@ use emergency::Linkage;
 pub use emergency::{EmergencyRoutes, TransferError};
 use events::RateLimit;
 use handle::BUS_CAPACITY;
-pub use handle::{LiveCall, LiveEvent, SipHandle, TransferRequest};
+pub use handle::{LiveCall, LiveEvent, SipHandle, SurveyHandoff, TransferRequest};
 use hosting::HostingQuery;
 pub use hosting::{AnnouncementView, HostingError};
 
@@ -96,6 +97,12 @@ pub(crate) enum CoreInput {
     Transfer {
         request: TransferRequest,
         reply: oneshot::Sender<Result<String, TransferError>>,
+    },
+    /// The HTTP API asks to release the agent of a call and keep the caller
+    /// for the survey.
+    HandToSurvey {
+        request: SurveyHandoff,
+        reply: oneshot::Sender<Result<(), TransferError>>,
     },
     /// The HTTP API asks the contact centre (agent states, queues, calls).
     Hosting(HostingQuery),
@@ -430,6 +437,10 @@ impl Core {
                     &request.by,
                     request.supervisor,
                 );
+                let _ = reply.send(r);
+            }
+            CoreInput::HandToSurvey { request, reply } => {
+                let r = self.hand_to_survey(&request.call, &request.by, request.supervisor);
                 let _ = reply.send(r);
             }
             CoreInput::Hosting(q) => self.hosting_query(q),

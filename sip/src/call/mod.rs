@@ -188,6 +188,8 @@ pub enum CallControlError {
     AlreadyRinging(String),
     #[error("the call is already bridged")]
     Bridged,
+    #[error("no agent is talking on the call")]
+    NoAgent,
     #[error("could not build the INVITE: {0}")]
     Build(&'static str),
 }

@@ -577,6 +577,17 @@ impl Calls {
             .unwrap_or(Err(CallControlError::UnknownCall))
     }
 
+    /// Releases the agent talking on hosted call `id`; the caller stays.
+    pub(crate) fn release_agent(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+    ) -> Result<(), CallControlError> {
+        self.with_call(now, tx, id, |call, ctx| call.release_agent(ctx))
+            .unwrap_or(Err(CallControlError::UnknownCall))
+    }
+
     /// A call that needs an agent: answer with [`assign`](Self::assign).
     #[must_use]
     pub(crate) fn poll_agent_request(&mut self) -> Option<CallId> {

@@ -139,6 +139,39 @@ impl Call {
         self.serve(ctx);
     }
 
+    /// Releases the agent talking on a hosted call and keeps the caller with
+    /// the server (the agent handed the caller to the survey from the
+    /// workstation): BYE to the agent's phone, then as if the agent had hung
+    /// up ([`CallEvent::AgentLeft`]).
+    pub(crate) fn release_agent(&mut self, ctx: &mut Ctx<'_>) -> Result<(), CallControlError> {
+        if self.ended {
+            return Err(CallControlError::Ended);
+        }
+        if !self.hosted {
+            return Err(CallControlError::NotHosted);
+        }
+        let talking = self
+            .agent
+            .as_ref()
+            .is_some_and(|a| a.phase == AgentPhase::Up && a.far == Far::Agent);
+        if !talking {
+            return Err(CallControlError::NoAgent);
+        }
+        let Some(leg) = self.agent.take() else {
+            return Err(CallControlError::NoAgent);
+        };
+        let agent = leg.agent.clone();
+        self.drop_agent(ctx, leg, false, Some("Handed to the survey"));
+        self.agent_left = true;
+        ctx.event(CallEvent::AgentLeft {
+            call: self.id,
+            agent,
+            at: ctx.now,
+        });
+        self.serve(ctx);
+        Ok(())
+    }
+
     /// Whether the current far leg is the bridged emergency line.
     pub(super) fn far_is_emergency(&self) -> bool {
         self.agent.as_ref().is_some_and(|a| a.far == Far::Emergency)

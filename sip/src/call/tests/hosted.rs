@@ -270,6 +270,38 @@ fn the_caller_is_kept_when_the_agent_hangs_up_first() {
 }
 
 #[test]
+fn releasing_the_agent_keeps_the_caller_for_the_survey() {
+    let mut h = hosted();
+    let mut caller = Caller::new(14);
+    let (call, _agent) = bridged(&mut h, &mut caller);
+    h.ep.release_agent(h.now, call).expect("released");
+    let b = h.drain();
+    let bye = b.request_to(phone1(), Method::Bye);
+    assert!(b.to(trunk()).is_empty(), "the caller stays");
+    assert!(matches!(b.calls.as_slice(), [CallEvent::AgentLeft { agent, .. }] if agent == "1001"));
+    assert!(matches!(b.media.as_slice(), [MediaCommand::Serve { .. }]));
+    let view = &h.ep.calls()[0];
+    assert_eq!(view.state, CallState::Served);
+    assert_eq!(view.agent, None);
+    h.send_bytes(phone1(), reply(&bye, 200, "", "", ""));
+    // Nobody is left to release; an unknown call is refused.
+    assert_eq!(
+        h.ep.release_agent(h.now, call),
+        Err(CallControlError::NoAgent)
+    );
+    assert_eq!(
+        h.ep.release_agent(h.now, CallId(0xdead)),
+        Err(CallControlError::UnknownCall)
+    );
+    // The survey runs; then the owner hangs up.
+    assert!(h.ep.hang_up(h.now, call));
+    let b = h.drain();
+    let bye = b.request_to(trunk(), Method::Bye);
+    h.send_bytes(trunk(), reply(&bye, 200, "", "", ""));
+    h.assert_all_clear();
+}
+
+#[test]
 fn transfer_to_an_emergency_line_releases_the_agent_and_bridges_the_gateway() {
     let mut h = hosted();
     let mut caller = Caller::new(7);
