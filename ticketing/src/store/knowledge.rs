@@ -194,7 +194,10 @@ impl Store {
 
     /// Full-text search over title and body; `published_only` hides pending
     /// and withdrawn articles (what agents see). Best matches first on
-    /// SQLite (FTS5 rank), newest first on PostgreSQL.
+    /// SQLite (FTS5 rank), newest first on PostgreSQL. Terms of three or more
+    /// characters use the trigram index on both engines; two-character terms
+    /// the character-pair index on PostgreSQL and a scan on SQLite (fast
+    /// enough there: see BENCHMARKS.md); one-character terms a scan.
     ///
     /// # Errors
     /// Database errors.
@@ -246,8 +249,21 @@ impl Store {
             }
             backend => {
                 let sqlite = backend == Backend::Sqlite;
-                let conds: Vec<String> =
+                let mut conds: Vec<String> =
                     terms.iter().map(|t| like(&mut binds, t, sqlite)).collect();
+                // PostgreSQL indexes the character pairs of every article
+                // (`kb_bigrams`, migration 20261125000010): a term of two or
+                // more characters needs all of its pairs, which is an index
+                // lookup; the ILIKE above confirms the substring.
+                if !sqlite {
+                    for t in terms.iter().filter(|t| t.chars().count() >= 2) {
+                        binds.push((*t).to_owned());
+                        conds.push(format!(
+                            "kb_bigrams(a.title || ' ' || a.body) @> kb_bigrams(${})",
+                            binds.len()
+                        ));
+                    }
+                }
                 format!(
                     "SELECT a.data, a.version FROM kb_articles a WHERE {}{status} \
                      ORDER BY a.updated_at_ms DESC LIMIT ${}",
