@@ -221,8 +221,8 @@ async fn bulk_load(store: &Store, backend: Backend, orders: u64, articles: u64) 
         from = to + 1;
     }
     pool.execute(
-        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
-         SELECT id, lead_unit, 'lead', created_at_ms, next_due_ms FROM orders WHERE id LIKE 'B%'",
+        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms, state) \
+         SELECT id, lead_unit, 'lead', created_at_ms, next_due_ms, state FROM orders WHERE id LIKE 'B%'",
     )
     .await
     .expect("bulk units");
@@ -286,6 +286,10 @@ async fn bulk_load(store: &Store, backend: Backend, orders: u64, articles: u64) 
         .expect("article");
     }
     tx.commit().await.expect("commit");
+    store
+        .reindex_articles()
+        .await
+        .expect("index the articles' character pairs");
     pool.execute("ANALYZE").await.expect("analyze");
     println!(
         "  loaded {articles} articles in {:.1} s",

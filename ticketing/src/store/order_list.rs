@@ -181,7 +181,14 @@ impl Store {
                 .iter()
                 .map(|s| next(&mut args, Arg::Text(s.clone())))
                 .collect();
-            sql.push_str(&format!(" AND o.state IN ({})", ps.join(", ")));
+            // A unit's links carry the state in their index: checked there
+            // before the order is read.
+            let column = if id == "u.order_id" {
+                "u.state"
+            } else {
+                "o.state"
+            };
+            sql.push_str(&format!(" AND {column} IN ({})", ps.join(", ")));
         }
         if let Some(c) = &filter.category {
             let p = next(&mut args, Arg::Text(c.clone()));

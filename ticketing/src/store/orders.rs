@@ -270,14 +270,15 @@ async fn link_units(tx: &mut Transaction<'static, Any>, o: &OrderRow) -> Result<
         .map(|u| (u, "co"));
     for (unit, role) in lead.chain(co) {
         sqlx::query(
-            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms, state) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&o.id)
         .bind(unit)
         .bind(role)
         .bind(o.created_at_ms)
         .bind(o.next_due_ms)
+        .bind(&o.state)
         .execute(&mut **tx)
         .await?;
     }

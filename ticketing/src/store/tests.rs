@@ -417,6 +417,30 @@ async fn knowledge(store: Store) {
         titles(store.search_articles("医保", true, 10).await.expect("s")),
         ["医保报销"]
     );
+    // Two-character terms only (the character-pair index), also after the
+    // index is rebuilt from the stored articles; a pair spread over two
+    // words of the text ("保 报" is not "保报") does not match.
+    for _ in 0..2 {
+        assert_eq!(
+            titles(
+                store
+                    .search_articles("医保 报销", true, 10)
+                    .await
+                    .expect("s")
+            ),
+            ["医保报销"]
+        );
+        assert_eq!(
+            titles(store.search_articles("社保", true, 10).await.expect("s")),
+            ["社保卡补办"]
+        );
+        assert!(store
+            .search_articles("销门", true, 10)
+            .await
+            .expect("s")
+            .is_empty());
+        store.reindex_articles().await.expect("reindex");
+    }
     assert_eq!(
         titles(
             store
