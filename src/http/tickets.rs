@@ -172,6 +172,11 @@ pub(super) async fn create(
             },
             other => other,
         })?;
+    state.sip.publish(super::events::order_changed(
+        &order,
+        "create",
+        &principal.user,
+    ));
     Ok((StatusCode::CREATED, Json(view(&order, &actor)?)))
 }
 
@@ -479,6 +484,11 @@ pub(super) async fn step(
         )
         .await
         .map_err(|e| ticket_error("applying a step", e))?;
+    state.sip.publish(super::events::order_changed(
+        &t.order,
+        kind.as_str(),
+        &principal.user,
+    ));
     // A step can end the viewer's access (an approved return): the step's
     // result then carries no order.
     let ticket = redaction::view_for(&t.order, &actor).map(TicketView::from);
