@@ -165,6 +165,7 @@ pub(super) async fn to_order(
         .await
         .map_err(|e| draft_error("completing a draft", e))?;
     state.sip.publish(super::events::order_changed(
+        None,
         &done.opened.order,
         "create",
         &principal.user,

@@ -53,10 +53,35 @@ pub const CLOSE_TOO_SLOW: u16 = 4408;
 /// Close code: the server is shutting down (RFC 6455 §7.4.1 "going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 
+/// The units an order is dispatched to: lead first, then co-handlers.
+fn units_of(order: &WorkOrder) -> Vec<String> {
+    order.assignment.as_ref().map_or_else(Vec::new, |a| {
+        std::iter::once(&a.lead)
+            .chain(&a.co_handlers)
+            .map(|u| u.0.clone())
+            .collect()
+    })
+}
+
 /// `order_changed`: after an order's creation or a lifecycle step through
-/// the API. `action` is `create` or the step (`dispatch`, `sign`, …).
-pub fn order_changed(order: &WorkOrder, action: &str, by: &str) -> Value {
+/// the API. `action` is `create` or the step (`dispatch`, `sign`, …);
+/// `before` is the order before the step (`None` for a creation): units that
+/// lost the order in the step (an approved return, a re-dispatch) are listed
+/// in `former_units` so they hear of it too.
+pub fn order_changed(
+    before: Option<&WorkOrder>,
+    order: &WorkOrder,
+    action: &str,
+    by: &str,
+) -> Value {
     let assignment = order.assignment.as_ref();
+    let now = units_of(order);
+    let former: Vec<String> = before
+        .map(units_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| !now.contains(u))
+        .collect();
     json!({
         "type": "order_changed",
         "number": order.number.to_string(),
@@ -64,6 +89,7 @@ pub fn order_changed(order: &WorkOrder, action: &str, by: &str) -> Value {
         "action": action,
         "lead_unit": assignment.map(|a| a.lead.0.clone()),
         "co_units": assignment.map_or_else(Vec::new, |a| a.co_handlers.iter().map(|u| u.0.clone()).collect()),
+        "former_units": former,
         "by": by,
         "created_by": order.created_by.0,
         "at": rfc3339::format(SystemTime::now()),

@@ -8,8 +8,9 @@
 //!   `call_answered` naming it until that call's `call_ended`), its survey
 //!   results and the orders it created or acted on;
 //! - a unit user receives the order changes of orders its unit leads or
-//!   co-handles and the supervision records about its unit, nothing about
-//!   calls, agents or queues.
+//!   co-handles (or just stopped handling: `former_units`) and the
+//!   supervision records about its unit, nothing about calls, agents or
+//!   queues.
 //!
 //! Unknown event types reach supervisors and administrators only: a new kind
 //! of event is private until a rule here says otherwise.
@@ -133,11 +134,15 @@ impl EventFilter {
         };
         match str_field(event, "type") {
             Some("order_changed") => {
-                str_field(event, "lead_unit") == Some(unit)
-                    || event
-                        .get("co_units")
+                let listed = |key: &str| {
+                    event
+                        .get(key)
                         .and_then(Value::as_array)
-                        .is_some_and(|co| co.iter().any(|u| u.as_str() == Some(unit)))
+                        .is_some_and(|units| units.iter().any(|u| u.as_str() == Some(unit)))
+                };
+                str_field(event, "lead_unit") == Some(unit)
+                    || listed("co_units")
+                    || listed("former_units")
             }
             Some("supervision_raised") => str_field(event, "unit") == Some(unit),
             _ => false,
@@ -303,6 +308,7 @@ mod tests {
             json!({"type": "order_changed", "number": "MM1", "lead_unit": "housing", "co_units": []}),
             json!({"type": "order_changed", "number": "MM2", "lead_unit": "water", "co_units": ["parks", "housing"]}),
             json!({"type": "supervision_raised", "id": "k1", "unit": "housing", "tier": "city"}),
+            json!({"type": "order_changed", "number": "MM5", "lead_unit": null, "co_units": [], "former_units": ["housing"]}),
         ];
         let block = [
             json!({"type": "order_changed", "number": "MM3", "lead_unit": "water", "co_units": ["parks"]}),

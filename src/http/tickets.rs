@@ -173,6 +173,7 @@ pub(super) async fn create(
             other => other,
         })?;
     state.sip.publish(super::events::order_changed(
+        None,
         &order,
         "create",
         &principal.user,
@@ -470,7 +471,7 @@ pub(super) async fn step(
     let command: Command =
         parse_json(body.to_string().as_bytes()).map_err(|e| name_variant_field(e, &body))?;
     let actor = actor(&principal);
-    visible(&state, &actor, &number).await?;
+    let before = visible(&state, &actor, &number).await?;
     let t = state
         .tickets
         .apply_command(
@@ -485,6 +486,7 @@ pub(super) async fn step(
         .await
         .map_err(|e| ticket_error("applying a step", e))?;
     state.sip.publish(super::events::order_changed(
+        Some(&before),
         &t.order,
         kind.as_str(),
         &principal.user,
