@@ -172,6 +172,12 @@ pub(super) async fn create(
             },
             other => other,
         })?;
+    state.sip.publish(super::events::order_changed(
+        None,
+        &order,
+        "create",
+        &principal.user,
+    ));
     Ok((StatusCode::CREATED, Json(view(&order, &actor)?)))
 }
 
@@ -485,7 +491,7 @@ pub(super) async fn step(
     let command: Command =
         parse_json(body.to_string().as_bytes()).map_err(|e| name_variant_field(e, &body))?;
     let actor = actor(&principal);
-    visible(&state, &actor, &number).await?;
+    let before = visible(&state, &actor, &number).await?;
     let t = state
         .tickets
         .apply_command(
@@ -499,6 +505,12 @@ pub(super) async fn step(
         )
         .await
         .map_err(|e| ticket_error("applying a step", e))?;
+    state.sip.publish(super::events::order_changed(
+        Some(&before),
+        &t.order,
+        kind.as_str(),
+        &principal.user,
+    ));
     // A step can end the viewer's access (an approved return): the step's
     // result then carries no order.
     let ticket = redaction::view_for(&t.order, &actor).map(TicketView::from);
