@@ -59,6 +59,18 @@ fn like_escape(s: &str) -> String {
     out
 }
 
+/// The newest `$limit` matching articles: the page is chosen on the narrow
+/// columns, and only its rows' documents are read (a common term matches
+/// thousands of articles).
+fn newest(conds: &[String], status: &str, limit: usize) -> String {
+    format!(
+        "SELECT a.data, a.version FROM kb_articles a WHERE a.id IN \
+         (SELECT a.id FROM kb_articles a WHERE {}{status} ORDER BY a.updated_at_ms DESC LIMIT ${limit}) \
+         ORDER BY a.updated_at_ms DESC",
+        conds.join(" AND ")
+    )
+}
+
 /// An FTS5 phrase for one term (quotes doubled).
 fn fts_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
@@ -247,39 +259,43 @@ impl Store {
                     binds.len() + 1
                 )
             }
-            backend => {
-                let sqlite = backend == Backend::Sqlite;
+            Backend::Sqlite => {
+                // A two-character term is one pair of `kb_pairs`, which is
+                // exact: pairs never span white space and title and body
+                // are joined with a space, so the pair is there exactly when
+                // the term is in the title or the body (ASCII case folded,
+                // as LIKE does). Other terms are matched with LIKE.
+                let conds: Vec<String> = terms
+                    .iter()
+                    .map(|t| {
+                        if t.chars().count() == 2 {
+                            binds.push(t.chars().map(|c| c.to_ascii_lowercase()).collect());
+                            format!(
+                                "a.id IN (SELECT article_id FROM kb_pairs WHERE pair = ${})",
+                                binds.len()
+                            )
+                        } else {
+                            like(&mut binds, t, true)
+                        }
+                    })
+                    .collect();
+                newest(&conds, status, binds.len() + 1)
+            }
+            Backend::Postgres => {
                 let mut conds: Vec<String> =
-                    terms.iter().map(|t| like(&mut binds, t, sqlite)).collect();
-                // SQLite: a two-character term is one pair of `kb_pairs`.
-                if sqlite {
-                    for t in terms.iter().filter(|t| t.chars().count() == 2) {
-                        binds.push(t.chars().map(|c| c.to_ascii_lowercase()).collect());
-                        conds.push(format!(
-                            "a.id IN (SELECT article_id FROM kb_pairs WHERE pair = ${})",
-                            binds.len()
-                        ));
-                    }
-                }
+                    terms.iter().map(|t| like(&mut binds, t, false)).collect();
                 // PostgreSQL indexes the character pairs of every article
                 // (`kb_bigrams`, migration 20261125000010): a term of two or
                 // more characters needs all of its pairs, which is an index
                 // lookup; the ILIKE above confirms the substring.
-                if !sqlite {
-                    for t in terms.iter().filter(|t| t.chars().count() >= 2) {
-                        binds.push((*t).to_owned());
-                        conds.push(format!(
-                            "kb_bigrams(a.title || ' ' || a.body) @> kb_bigrams(${})",
-                            binds.len()
-                        ));
-                    }
+                for t in terms.iter().filter(|t| t.chars().count() >= 2) {
+                    binds.push((*t).to_owned());
+                    conds.push(format!(
+                        "kb_bigrams(a.title || ' ' || a.body) @> kb_bigrams(${})",
+                        binds.len()
+                    ));
                 }
-                format!(
-                    "SELECT a.data, a.version FROM kb_articles a WHERE {}{status} \
-                     ORDER BY a.updated_at_ms DESC LIMIT ${}",
-                    conds.join(" AND "),
-                    binds.len() + 1
-                )
+                newest(&conds, status, binds.len() + 1)
             }
         };
         let mut q = sqlx::query(&sql);
