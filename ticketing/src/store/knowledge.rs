@@ -282,19 +282,21 @@ impl Store {
                 newest(&conds, status, binds.len() + 1)
             }
             Backend::Postgres => {
-                let mut conds: Vec<String> =
-                    terms.iter().map(|t| like(&mut binds, t, false)).collect();
-                // PostgreSQL indexes the character pairs of every article
-                // (`kb_bigrams`, migration 20261125000010): a term of two or
-                // more characters needs all of its pairs, which is an index
-                // lookup; the ILIKE above confirms the substring.
-                for t in terms.iter().filter(|t| t.chars().count() >= 2) {
-                    binds.push((*t).to_owned());
-                    conds.push(format!(
-                        "kb_bigrams(a.title || ' ' || a.body) @> kb_bigrams(${})",
-                        binds.len()
-                    ));
-                }
+                // A two-character term is answered by the stored character
+                // pairs and their GIN index (`kb_articles.pairs`, migration
+                // 20261125000010), exactly as on SQLite; longer terms by
+                // ILIKE on the trigram index.
+                let conds: Vec<String> = terms
+                    .iter()
+                    .map(|t| {
+                        if t.chars().count() == 2 {
+                            binds.push((*t).to_owned());
+                            format!("a.pairs @> kb_bigrams(${})", binds.len())
+                        } else {
+                            like(&mut binds, t, false)
+                        }
+                    })
+                    .collect();
                 newest(&conds, status, binds.len() + 1)
             }
         };
