@@ -1,7 +1,8 @@
 //! Live events over a real WebSocket (`/api/events`, protocol v1):
 //!
 //! - a token in the URL or in the first message opens the stream with
-//!   `hello` and a `snapshot`; a bad token gets an error and close code 4401;
+//!   `hello` and a `snapshot`; a bad token gets an error and close code 4401,
+//!   and so does an open connection when its session expires;
 //! - two agents on real SIP calls (the menus and queues of the default
 //!   configuration) each see only their own call and state, the supervisor
 //!   sees both, and a reconnect gets a snapshot with the call (and its screen
@@ -207,6 +208,25 @@ async fn a_token_in_the_url_or_the_first_message_opens_the_stream_and_a_bad_one_
     ws.send(Message::text(r#"{"type":"ping"}"#))
         .await
         .expect("send");
+    assert_eq!(refused(&mut ws).await.1, Some(4401));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_outliving_its_session_is_closed_with_4401() {
+    let server = TestServer::start_with(|c| c.http.token_ttl_s = 5).await;
+    let token = server.login("1001", "test-pass-1001").await;
+    let mut client = Client::open(&server, &token).await;
+    // Nothing happens until the session expires; then the error and 4401.
+    let error = next_json(&mut client.ws).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "unauthorised", "{error}");
+    assert!(matches!(
+        next(&mut client.ws).await,
+        Next::Closed(Some(4401))
+    ));
+    // The same token no longer opens the stream.
+    let mut ws = connect(&server, Some(&token)).await;
     assert_eq!(refused(&mut ws).await.1, Some(4401));
     server.stop().await;
 }
