@@ -23,6 +23,8 @@ mod common;
 #[path = "common/ua.rs"]
 mod ua;
 
+use std::time::Duration;
+
 use centre::{answer, http, password, ready_agent, Caller, WAIT};
 use common::api::{details, Api, Db};
 use common::TestServer;
@@ -633,4 +635,83 @@ async fn a_client_that_stops_reading_is_dropped_with_4408_and_the_others_carry_o
 
 fn events_queue() -> usize {
     hotline::http::events::QUEUE_CAPACITY
+}
+
+/// Fan-out measurement (not a check of speed; run it by hand):
+/// `cargo test -p hotline --test events_ws -- --ignored --nocapture fan_out`.
+/// 50 supervisor and 200 agent connections; 2 000 small events published
+/// in a sliding window of 200 so no reader falls behind; prints the events
+/// and deliveries per second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn fan_out() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    const SUPERVISORS: usize = 50;
+    const AGENTS: usize = 200;
+    const EVENTS: u64 = 2_000;
+    const WINDOW: u64 = 200;
+    let server = TestServer::start().await;
+    let running = server.server.as_ref().expect("running");
+    let sup = server.login("9001", "test-pass-9001").await;
+    let agent = server.login("1001", "test-pass-1001").await;
+    let received: Arc<Vec<AtomicU64>> = Arc::new(
+        (0..SUPERVISORS + AGENTS)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..SUPERVISORS + AGENTS {
+        let mut client = Client::open(&server, if i < SUPERVISORS { &sup } else { &agent }).await;
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while n < EVENTS {
+                match next(&mut client.ws).await {
+                    Next::Json(v) if v["type"] == "queue_changed" => {
+                        n += 1;
+                        if let Some(r) = received.get(i) {
+                            r.store(n, Ordering::Relaxed);
+                        }
+                    }
+                    Next::Json(_) => {}
+                    Next::Closed(code) => panic!("client {i} closed with {code:?} after {n}"),
+                }
+            }
+        }));
+    }
+    let start = std::time::Instant::now();
+    for seq in 0..EVENTS {
+        while received
+            .iter()
+            .map(|r| r.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0)
+            + WINDOW
+            <= seq
+        {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        running.sip.publish(
+            json!({"type": "queue_changed", "queue": "general", "waiting": seq % 7, "longest_wait_s": 3}),
+        );
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let deliveries = EVENTS * (SUPERVISORS + AGENTS) as u64;
+    eprintln!(
+        "fan-out: {EVENTS} events to {} connections in {secs:.2} s: {:.0} events/s, {:.0} deliveries/s",
+        SUPERVISORS + AGENTS,
+        EVENTS as f64 / secs,
+        deliveries as f64 / secs
+    );
+    assert_eq!(
+        running
+            .metrics
+            .counter("hotline_events_dropped_total", "reason=\"too_slow\""),
+        0
+    );
+    server.stop().await;
 }

@@ -48,6 +48,8 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to accept the close frame.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// Most queued messages the writer sends with one flush.
+const BURST: usize = 64;
 /// Close code: missing, invalid or expired token.
 pub const CLOSE_UNAUTHORISED: u16 = 4401;
 /// Close code: the client fell too far behind.
@@ -346,12 +348,23 @@ async fn write(
             },
             _ = ping.tick() => Message::Ping(Default::default()),
         };
-        // A client that stopped reading blocks this send: a close request
-        // must still get through.
+        // What else is queued goes out in the same write (one system call
+        // for a burst, not one per message). A client that stopped reading
+        // blocks the write: a close request must still get through.
+        let burst = async {
+            sink.feed(next).await?;
+            for _ in 1..BURST {
+                match queued.try_recv() {
+                    Ok(m) => sink.feed(m).await?,
+                    Err(_) => break,
+                }
+            }
+            sink.flush().await
+        };
         tokio::select! {
             biased;
             c = &mut close => break c.unwrap_or_default(),
-            r = sink.send(next) => if r.is_err() {
+            r = burst => if r.is_err() {
                 return;
             },
         }
