@@ -2,7 +2,8 @@
 //!
 //! - a token in the URL or in the first message opens the stream with
 //!   `hello` and a `snapshot`; a bad token gets an error and close code 4401,
-//!   and so does an open connection when its session expires;
+//!   and so does an open connection when its session expires; a server
+//!   shutting down closes with 1001;
 //! - two agents on real SIP calls (the menus and queues of the default
 //!   configuration) each see only their own call and state, the supervisor
 //!   sees both, and a reconnect gets a snapshot with the call (and its screen
@@ -105,7 +106,11 @@ async fn a_token_in_the_url_or_the_first_message_opens_the_stream_and_a_bad_one_
         .await
         .expect("send");
     assert_eq!(refused(&mut ws).await.1, Some(4401));
+
+    // A server shutting down says so ("going away"): pages reconnect.
+    let mut open = Client::open(&server, &token).await;
     server.stop().await;
+    assert!(matches!(next(&mut open.ws).await, Next::Closed(Some(1001))));
 }
 
 #[tokio::test]
