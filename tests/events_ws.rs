@@ -1,7 +1,9 @@
 //! Live events over a real WebSocket (`/api/events`, protocol v1):
 //!
 //! - a token in the URL or in the first message opens the stream with
-//!   `hello` and a `snapshot`; a bad token gets an error and close code 4401;
+//!   `hello` and a `snapshot`; a bad token gets an error and close code 4401,
+//!   and so does an open connection when its session expires; a server
+//!   shutting down closes with 1001;
 //! - two agents on real SIP calls (the menus and queues of the default
 //!   configuration) each see only their own call and state, the supervisor
 //!   sees both, and a reconnect gets a snapshot with the call (and its screen
@@ -19,124 +21,20 @@ mod call_setup;
 #[path = "common/centre.rs"]
 mod centre;
 mod common;
+#[path = "common/events.rs"]
+mod events;
 #[path = "common/ua.rs"]
 mod ua;
+
+use std::time::Duration;
 
 use centre::{answer, http, password, ready_agent, Caller, WAIT};
 use common::api::{details, Api, Db};
 use common::TestServer;
-use futures_util::{SinkExt, StreamExt};
+use events::{connect, next, next_json, refused, Client, Next};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Opens `/api/events`, with `?token=` when `token` is given.
-async fn connect(server: &TestServer, token: Option<&str>) -> Socket {
-    let query = token.map_or_else(String::new, |t| format!("?token={t}"));
-    let url = format!("ws://{}/api/events{query}", server.http);
-    let (ws, resp) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("WebSocket upgrade");
-    assert_eq!(resp.status(), 101);
-    ws
-}
-
-/// What the server sends next: a JSON text message, or the close code.
-#[derive(Debug)]
-enum Next {
-    Json(Value),
-    Closed(Option<u16>),
-}
-
-async fn next(ws: &mut Socket) -> Next {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a message from the server within the guard");
-        match msg {
-            Some(Ok(Message::Text(t))) => {
-                return Next::Json(serde_json::from_str(t.as_str()).expect("JSON message"))
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Next::Closed(frame.map(|f| u16::from(f.code)))
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-            Some(Ok(Message::Binary(b))) => panic!("unexpected binary message {b:?}"),
-            Some(Err(e)) => panic!("WebSocket error: {e}"),
-            None => return Next::Closed(None),
-        }
-    }
-}
-
-async fn next_json(ws: &mut Socket) -> Value {
-    match next(ws).await {
-        Next::Json(v) => {
-            assert_eq!(v["v"], 1, "every message is versioned: {v}");
-            v
-        }
-        Next::Closed(code) => panic!("closed ({code:?}) while a message was expected"),
-    }
-}
-
-/// The error message and the close code a refused connection gets.
-async fn refused(ws: &mut Socket) -> (Value, Option<u16>) {
-    let error = next_json(ws).await;
-    match next(ws).await {
-        Next::Closed(code) => (error, code),
-        Next::Json(v) => panic!("a message after the error: {v}"),
-    }
-}
-
-/// A signed-in live-event client that keeps what it has received.
-struct Client {
-    ws: Socket,
-    hello: Value,
-    snapshot: Value,
-    seen: Vec<Value>,
-}
-
-impl Client {
-    /// Connects with the token in the URL and reads `hello` and `snapshot`.
-    async fn open(server: &TestServer, token: &str) -> Client {
-        let mut ws = connect(server, Some(token)).await;
-        let hello = next_json(&mut ws).await;
-        assert_eq!(hello["type"], "hello", "{hello}");
-        let snapshot = next_json(&mut ws).await;
-        assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
-        Client {
-            ws,
-            hello,
-            snapshot,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads until an event satisfies `pred`; that event.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let ev = match next(&mut self.ws).await {
-                Next::Json(v) => v,
-                Next::Closed(code) => panic!(
-                    "closed ({code:?}) waiting for {what}; {} had: {:#?}",
-                    self.hello["user"], self.seen
-                ),
-            };
-            assert_eq!(ev["v"], 1, "{ev}");
-            self.seen.push(ev.clone());
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    }
-
-    /// Whether any event received so far satisfies `pred`.
-    fn saw(&self, pred: impl Fn(&Value) -> bool) -> bool {
-        self.seen.iter().any(pred)
-    }
-}
 
 fn is(ev: &Value, ty: &str, call: &str) -> bool {
     ev["type"] == ty && ev["call"] == call
@@ -207,6 +105,29 @@ async fn a_token_in_the_url_or_the_first_message_opens_the_stream_and_a_bad_one_
     ws.send(Message::text(r#"{"type":"ping"}"#))
         .await
         .expect("send");
+    assert_eq!(refused(&mut ws).await.1, Some(4401));
+
+    // A server shutting down says so ("going away"): pages reconnect.
+    let mut open = Client::open(&server, &token).await;
+    server.stop().await;
+    assert!(matches!(next(&mut open.ws).await, Next::Closed(Some(1001))));
+}
+
+#[tokio::test]
+async fn a_connection_outliving_its_session_is_closed_with_4401() {
+    let server = TestServer::start_with(|c| c.http.token_ttl_s = 5).await;
+    let token = server.login("1001", "test-pass-1001").await;
+    let mut client = Client::open(&server, &token).await;
+    // Nothing happens until the session expires; then the error and 4401.
+    let error = next_json(&mut client.ws).await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], "unauthorised", "{error}");
+    assert!(matches!(
+        next(&mut client.ws).await,
+        Next::Closed(Some(4401))
+    ));
+    // The same token no longer opens the stream.
+    let mut ws = connect(&server, Some(&token)).await;
     assert_eq!(refused(&mut ws).await.1, Some(4401));
     server.stop().await;
 }
@@ -613,4 +534,83 @@ async fn a_client_that_stops_reading_is_dropped_with_4408_and_the_others_carry_o
 
 fn events_queue() -> usize {
     hotline::http::events::QUEUE_CAPACITY
+}
+
+/// Fan-out measurement (not a check of speed; run it by hand):
+/// `cargo test -p hotline --test events_ws -- --ignored --nocapture fan_out`.
+/// 50 supervisor and 200 agent connections; 2 000 small events published
+/// in a sliding window of 200 so no reader falls behind; prints the events
+/// and deliveries per second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn fan_out() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    const SUPERVISORS: usize = 50;
+    const AGENTS: usize = 200;
+    const EVENTS: u64 = 2_000;
+    const WINDOW: u64 = 200;
+    let server = TestServer::start().await;
+    let running = server.server.as_ref().expect("running");
+    let sup = server.login("9001", "test-pass-9001").await;
+    let agent = server.login("1001", "test-pass-1001").await;
+    let received: Arc<Vec<AtomicU64>> = Arc::new(
+        (0..SUPERVISORS + AGENTS)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..SUPERVISORS + AGENTS {
+        let mut client = Client::open(&server, if i < SUPERVISORS { &sup } else { &agent }).await;
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while n < EVENTS {
+                match next(&mut client.ws).await {
+                    Next::Json(v) if v["type"] == "queue_changed" => {
+                        n += 1;
+                        if let Some(r) = received.get(i) {
+                            r.store(n, Ordering::Relaxed);
+                        }
+                    }
+                    Next::Json(_) => {}
+                    Next::Closed(code) => panic!("client {i} closed with {code:?} after {n}"),
+                }
+            }
+        }));
+    }
+    let start = std::time::Instant::now();
+    for seq in 0..EVENTS {
+        while received
+            .iter()
+            .map(|r| r.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0)
+            + WINDOW
+            <= seq
+        {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        running.sip.publish(
+            json!({"type": "queue_changed", "queue": "general", "waiting": seq % 7, "longest_wait_s": 3}),
+        );
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let deliveries = EVENTS * (SUPERVISORS + AGENTS) as u64;
+    eprintln!(
+        "fan-out: {EVENTS} events to {} connections in {secs:.2} s: {:.0} events/s, {:.0} deliveries/s",
+        SUPERVISORS + AGENTS,
+        EVENTS as f64 / secs,
+        deliveries as f64 / secs
+    );
+    assert_eq!(
+        running
+            .metrics
+            .counter("hotline_events_dropped_total", "reason=\"too_slow\""),
+        0
+    );
+    server.stop().await;
 }

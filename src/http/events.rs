@@ -19,7 +19,9 @@
 //! and the client reconnects for a fresh snapshot. So the SIP core (which
 //! only `send`s on a broadcast channel) and the other clients never wait for
 //! a slow one. The close frame itself may wait [`CLOSE_GRACE`] for a client
-//! that stopped reading; then the socket is dropped.
+//! that stopped reading; then the socket is dropped. A connection whose
+//! session expires gets the `unauthorised` error and 4401, as a connection
+//! with a bad token does.
 
 use std::time::{Duration, SystemTime};
 
@@ -46,6 +48,8 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// How long a closing connection may take to accept the close frame.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// Most queued messages the writer sends with one flush.
+const BURST: usize = 64;
 /// Close code: missing, invalid or expired token.
 pub const CLOSE_UNAUTHORISED: u16 = 4401;
 /// Close code: the client fell too far behind.
@@ -164,15 +168,18 @@ async fn first_message_token(socket: &mut WebSocket) -> Option<String> {
     }
 }
 
+fn unauthorised(message: &str) -> Value {
+    json!({"type": "error", "v": 1, "code": "unauthorised", "message": message})
+}
+
 async fn connection(state: AppState, mut socket: WebSocket, token: Option<String>) {
     let token = match token {
         Some(t) => Some(t),
         None => first_message_token(&mut socket).await,
     };
-    let principal = token.and_then(|t| state.sessions.check(t.trim(), std::time::Instant::now()));
-    let Some(principal) = principal else {
-        let error = json!({"type": "error", "v": 1, "code": "unauthorised",
-            "message": "a valid session token is required (POST /api/login)"});
+    let session = token.and_then(|t| state.sessions.session(t.trim(), std::time::Instant::now()));
+    let Some((principal, expires)) = session else {
+        let error = unauthorised("a valid session token is required (POST /api/login)");
         let _ = socket.send(text(&error)).await;
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
             let _ = socket.send(close(CLOSE_UNAUTHORISED, "unauthorised")).await;
@@ -184,7 +191,7 @@ async fn connection(state: AppState, mut socket: WebSocket, token: Option<String
         return;
     };
     state.metrics.add_gauge("hotline_events_connections", "", 1);
-    serve(&state, socket, principal).await;
+    serve(&state, socket, principal, Instant::from_std(expires)).await;
     state
         .metrics
         .add_gauge("hotline_events_connections", "", -1);
@@ -194,11 +201,28 @@ async fn connection(state: AppState, mut socket: WebSocket, token: Option<String
 enum End {
     /// The client closed or the socket failed: nothing more to send.
     ClientGone,
-    /// Close with this code and reason.
-    Close(u16, &'static str),
+    /// Send these (the last is the close frame) and stop.
+    Close(Vec<Message>),
 }
 
-async fn serve(state: &AppState, socket: WebSocket, principal: Principal) {
+impl End {
+    fn too_slow() -> End {
+        End::Close(vec![close(CLOSE_TOO_SLOW, "too slow")])
+    }
+
+    fn going_away() -> End {
+        End::Close(vec![close(CLOSE_GOING_AWAY, "server shutting down")])
+    }
+
+    fn expired() -> End {
+        End::Close(vec![
+            text(&unauthorised("the session expired; log in again")),
+            close(CLOSE_UNAUTHORISED, "unauthorised"),
+        ])
+    }
+}
+
+async fn serve(state: &AppState, socket: WebSocket, principal: Principal, expires: Instant) {
     // Subscribe first: whatever happens while the snapshot is read is queued.
     let mut bus = state.sip.subscribe();
     let mut filter = EventFilter::new(principal.clone());
@@ -212,7 +236,15 @@ async fn serve(state: &AppState, socket: WebSocket, principal: Principal) {
     let _ = queue.try_send(text(&hello));
     let _ = queue.try_send(text(&snapshot));
     let mut shutdown = state.shutdown.clone();
-    let end = pump(&mut bus, &mut filter, &queue, &mut stream, &mut shutdown).await;
+    let end = pump(
+        &mut bus,
+        &mut filter,
+        &queue,
+        &mut stream,
+        &mut shutdown,
+        expires,
+    )
+    .await;
     drop(queue);
     match end {
         End::ClientGone => {
@@ -224,14 +256,17 @@ async fn serve(state: &AppState, socket: WebSocket, principal: Principal) {
                 writer.abort();
             }
         }
-        End::Close(code, reason) => {
-            if code == CLOSE_TOO_SLOW {
-                state
-                    .metrics
-                    .inc("hotline_events_dropped_total", "reason=\"too_slow\"");
-                tracing::info!(user = %principal.user, "live-event client too slow: closed with {code}");
+        End::Close(last) => {
+            if let Some(Message::Close(Some(frame))) = last.last() {
+                if frame.code == CLOSE_TOO_SLOW {
+                    state
+                        .metrics
+                        .inc("hotline_events_dropped_total", "reason=\"too_slow\"");
+                }
+                tracing::info!(user = %principal.user, code = frame.code, reason = %frame.reason,
+                    "closing a live-event connection");
             }
-            let _ = close_tx.send(close(code, reason));
+            let _ = close_tx.send(last);
             // Keep reading (and discarding) while the close frame goes out.
             loop {
                 tokio::select! {
@@ -247,61 +282,61 @@ async fn serve(state: &AppState, socket: WebSocket, principal: Principal) {
 }
 
 /// Moves filtered bus events and pongs into the queue until the client
-/// leaves, falls behind, or the server stops.
+/// leaves, falls behind, its session expires, or the server stops.
 async fn pump(
     bus: &mut broadcast::Receiver<crate::sip_io::LiveEvent>,
     filter: &mut EventFilter,
     queue: &mpsc::Sender<Message>,
     stream: &mut SplitStream<WebSocket>,
     shutdown: &mut watch::Receiver<bool>,
+    expires: Instant,
 ) -> End {
-    const TOO_SLOW: End = End::Close(CLOSE_TOO_SLOW, "too slow");
     if *shutdown.borrow() {
-        return End::Close(CLOSE_GOING_AWAY, "server shutting down");
+        return End::going_away();
     }
+    let expiry = tokio::time::sleep_until(expires);
+    tokio::pin!(expiry);
     loop {
         tokio::select! {
             ev = bus.recv() => match ev {
                 Ok(ev) => {
                     if filter.admit(&ev) && queue.try_send(text(&ev)).is_err() {
-                        return TOO_SLOW;
+                        return End::too_slow();
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => return TOO_SLOW,
-                Err(broadcast::error::RecvError::Closed) => {
-                    return End::Close(CLOSE_GOING_AWAY, "server shutting down")
-                }
+                Err(broadcast::error::RecvError::Lagged(_)) => return End::too_slow(),
+                Err(broadcast::error::RecvError::Closed) => return End::going_away(),
             },
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     let is_ping = serde_json::from_str::<Value>(t.as_str())
                         .is_ok_and(|v| v["type"] == "ping");
                     if is_ping && queue.try_send(text(&json!({"type": "pong", "v": 1}))).is_err() {
-                        return TOO_SLOW;
+                        return End::too_slow();
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return End::ClientGone,
                 Some(Ok(_)) => {}
             },
-            _ = shutdown.wait_for(|stop| *stop) => {
-                return End::Close(CLOSE_GOING_AWAY, "server shutting down")
-            }
+            () = &mut expiry => return End::expired(),
+            _ = shutdown.wait_for(|stop| *stop) => return End::going_away(),
         }
     }
 }
 
 /// Writes queued messages and pings; on a close request, abandons what is
-/// queued and sends the close frame (waiting at most [`CLOSE_GRACE`]).
+/// queued and sends the request's messages, the close frame last (waiting
+/// at most [`CLOSE_GRACE`] for a client that stopped reading).
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: mpsc::Receiver<Message>,
-    mut close: oneshot::Receiver<Message>,
+    mut close: oneshot::Receiver<Vec<Message>>,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    let frame = loop {
+    let last = loop {
         let next = tokio::select! {
             biased;
-            c = &mut close => break c.ok(),
+            c = &mut close => break c.unwrap_or_default(),
             m = queued.recv() => match m {
                 Some(m) => m,
                 // The client left: send what tungstenite still holds (the
@@ -313,19 +348,35 @@ async fn write(
             },
             _ = ping.tick() => Message::Ping(Default::default()),
         };
-        // A client that stopped reading blocks this send: a close request
-        // must still get through.
+        // What else is queued goes out in the same write (one system call
+        // for a burst, not one per message). A client that stopped reading
+        // blocks the write: a close request must still get through.
+        let burst = async {
+            sink.feed(next).await?;
+            for _ in 1..BURST {
+                match queued.try_recv() {
+                    Ok(m) => sink.feed(m).await?,
+                    Err(_) => break,
+                }
+            }
+            sink.flush().await
+        };
         tokio::select! {
             biased;
-            c = &mut close => break c.ok(),
-            r = sink.send(next) => if r.is_err() {
+            c = &mut close => break c.unwrap_or_default(),
+            r = burst => if r.is_err() {
                 return;
             },
         }
     };
-    if let Some(frame) = frame {
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(frame)).await;
-    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        for m in last {
+            if sink.send(m).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// The `snapshot` message for `viewer`; follows the viewer's own calls.
