@@ -22,8 +22,8 @@
 
 #[path = "common/call.rs"]
 mod call_setup;
-#[path = "common/caller.rs"]
-mod caller;
+#[path = "common/centre.rs"]
+mod centre;
 mod common;
 #[path = "common/ua.rs"]
 mod ua;
@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use call_setup::{local, rtp_block_in, rtp_socket, CALLER, TRUNK_IP};
-use caller::{Caller, WAIT};
+use call_setup::{local, rtp_socket, CALLER, TRUNK_IP};
+use centre::{Caller, WAIT};
 use common::api::{details, seed_units};
 use common::{require_tool, TestServer};
 use fantoccini::key::Key;
@@ -215,18 +215,9 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     let Some(chromedriver) = require_tool("chromedriver", "chromium-driver") else {
         return;
     };
-    call_setup::server_log_to_test_output();
-    let block = rtp_block_in(28_500, 29_000);
-    let range = block.range;
-    let server = TestServer::start_default(|c| {
-        c.sip.rtp_ports = range;
+    let (server, _block) = centre::server_in(28_500, 29_000, |c| {
         // The test's citizen sends no audio while the browser works.
         c.sip.media_timeout_s = 600;
-        // The demo closes the Cantonese queue at night; this test must not
-        // depend on the hour it runs at.
-        for q in &mut c.queues {
-            q.shifts.clear();
-        }
     })
     .await;
     let running = server.server.as_ref().expect("running");
@@ -486,6 +477,10 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
 
     // The citizen hangs up; the recording is listed on the wallboard and plays.
     citizen.hang_up().await;
+    let bye = phone
+        .wait_for("BYE", WAIT, |m| m.method() == Some("BYE"))
+        .await;
+    call_setup::ok_to(&mut phone, &bye).await;
     wait_js(
         &agent_page,
         "the pop showing the call ended",

@@ -10,57 +10,29 @@
 
 #[path = "common/call.rs"]
 mod call_setup;
-#[path = "common/caller.rs"]
-mod caller;
+#[path = "common/centre.rs"]
+mod centre;
 mod common;
 #[path = "common/ua.rs"]
 mod ua;
 
 use std::time::Duration;
 
-use call_setup::{local, ok_to, rtp_block_in, rtp_socket, TRUNK_IP};
-use caller::{Caller, WAIT};
-use common::TestServer;
+use call_setup::{local, ok_to, rtp_socket, TRUNK_IP};
+use centre::{http, Caller, WAIT};
 use serde_json::{json, Value};
 use ua::{sdp, SdpAudio, SipUa};
 
-async fn call_api(
-    server: &TestServer,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .request(method, server.http_url(path))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("HTTP");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn the_agent_hands_the_caller_to_the_survey_and_drops_out() {
-    call_setup::server_log_to_test_output();
-    let block = rtp_block_in(28_500, 29_000);
-    let range = block.range;
-    let server = TestServer::start_default(|c| {
-        c.sip.rtp_ports = range;
-        c.survey.enabled = true;
-        for q in &mut c.queues {
-            q.shifts.clear();
-        }
-    })
-    .await;
+    // Survey on, shifts off (the hour of the run does not matter).
+    let (server, _block) = centre::server_in(28_500, 29_000, |_| {}).await;
     let mut phone = SipUa::bind("1001", TRUNK_IP, server.sip).await;
     phone.register("1001", "demo-1001-change-me").await;
     let agent = server.login("1001", "demo-1001-change-me").await;
     let other = server.login("1002", "demo-1002-change-me").await;
     let sup = server.login("9001", "demo-9001-change-me").await;
-    let (status, body) = call_api(
+    let (status, body) = http(
         &server,
         &agent,
         reqwest::Method::POST,
@@ -85,15 +57,15 @@ async fn the_agent_hands_the_caller_to_the_survey_and_drops_out() {
         .await;
     phone.request("ACK").await;
 
-    let (_, calls) = call_api(&server, &agent, reqwest::Method::GET, "/api/calls", None).await;
+    let (_, calls) = http(&server, &agent, reqwest::Method::GET, "/api/calls", None).await;
     let id = calls["live"][0]["id"]
         .as_str()
         .expect("a live call")
         .to_owned();
     let path = format!("/api/calls/{id}/survey");
-    let (status, _) = call_api(&server, &other, reqwest::Method::POST, &path, None).await;
+    let (status, _) = http(&server, &other, reqwest::Method::POST, &path, None).await;
     assert_eq!(status, 403, "another agent's call");
-    let (status, _) = call_api(
+    let (status, _) = http(
         &server,
         &agent,
         reqwest::Method::POST,
@@ -103,7 +75,7 @@ async fn the_agent_hands_the_caller_to_the_survey_and_drops_out() {
     .await;
     assert_eq!(status, 404);
 
-    let (status, body) = call_api(&server, &agent, reqwest::Method::POST, &path, None).await;
+    let (status, body) = http(&server, &agent, reqwest::Method::POST, &path, None).await;
     assert_eq!(status, 202, "{body}");
     // The agent's phone is released...
     let bye = phone
@@ -112,13 +84,13 @@ async fn the_agent_hands_the_caller_to_the_survey_and_drops_out() {
     assert_eq!(bye.call_id(), inv.call_id(), "{}", bye.raw);
     ok_to(&mut phone, &bye).await;
     // ... and nobody is left to hand over twice.
-    let (status, body) = call_api(&server, &agent, reqwest::Method::POST, &path, None).await;
+    let (status, body) = http(&server, &agent, reqwest::Method::POST, &path, None).await;
     assert!(status == 403 || status == 409, "{status} {body}");
 
     // The caller stays and hears the survey, rates 4, and is let go.
     let mut phase = Value::Null;
     for _ in 0..100 {
-        let (_, call) = call_api(
+        let (_, call) = http(
             &server,
             &sup,
             reqwest::Method::GET,
@@ -138,7 +110,7 @@ async fn the_agent_hands_the_caller_to_the_survey_and_drops_out() {
     citizen.hung_up_by_server().await;
     let mut surveys = Value::Null;
     for _ in 0..100 {
-        (_, surveys) = call_api(&server, &sup, reqwest::Method::GET, "/api/surveys", None).await;
+        (_, surveys) = http(&server, &sup, reqwest::Method::GET, "/api/surveys", None).await;
         if surveys.as_array().is_some_and(|a| !a.is_empty()) {
             break;
         }

@@ -8,6 +8,7 @@
 // so counters the events do not carry stay exact.
 
 const POLL_MS = 2000;
+const LIVE_REFRESH_MS = 15000;
 const BACKOFF_MAX_MS = 15000;
 
 export class Live {
@@ -71,8 +72,10 @@ export class Live {
     } catch (e) {
       console.warn('refresh failed', e);
     }
-    if (!this.stopped && this.mode !== 'live') {
-      this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
+    if (!this.stopped) {
+      // Live: a slow re-read heals anything the events do not carry (a call
+      // leaving the list after its last responses).
+      this.pollTimer = setTimeout(() => this.poll(), this.mode === 'live' ? LIVE_REFRESH_MS : POLL_MS);
     }
   }
 
@@ -106,7 +109,6 @@ export class Live {
       try { ev = JSON.parse(m.data); } catch { return; }
       if (ev.type === 'hello') {
         this.backoff = 1000;
-        clearTimeout(this.pollTimer);
         this.setMode('live');
       } else if (ev.type === 'snapshot') {
         this.apply(++this.issued, { agents: ev.agents || [], queues: ev.queues || [], calls: ev.calls || [], at: ev.at, live: true });

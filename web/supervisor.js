@@ -154,6 +154,9 @@ function onEvent(ev) {
     }
   } else if (ev.type === 'order_changed' || ev.type === 'supervision_raised') {
     loadOrders();
+  } else if (ev.type === 'call_ended') {
+    // Its record and recording are written as the media closes.
+    for (const wait of [1500, 5000]) setTimeout(() => { loadRecordings(); loadCharts(); }, wait);
   }
 }
 

@@ -263,10 +263,15 @@ impl SessionStore {
 
     /// The principal of a live token.
     pub fn check(&self, token: &str, now: Instant) -> Option<Principal> {
+        self.session(token, now).map(|(principal, _)| principal)
+    }
+
+    /// The principal of a live token and when its session expires.
+    pub fn session(&self, token: &str, now: Instant) -> Option<(Principal, Instant)> {
         let s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         s.get(token)
             .filter(|sess| sess.expires > now)
-            .map(|sess| sess.principal.clone())
+            .map(|sess| (sess.principal.clone(), sess.expires))
     }
 
     fn locked(&self, ip: IpAddr, now: Instant) -> bool {

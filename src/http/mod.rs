@@ -6,12 +6,16 @@
 //! [`error::ApiError`]). Work orders ([`tickets`]), the knowledge base and
 //! supervision ([`knowledge`]), [`reports`] and accounts ([`users`]) sit on
 //! the `hotline-ticketing` store; [`openapi`] serves the generated document.
+//! [`events`] streams the live events over WebSocket, filtered per role by
+//! [`events_filter`].
 
 pub mod auth;
 pub(crate) mod calls;
 mod contact;
 pub mod drafts;
 pub mod error;
+pub mod events;
+pub mod events_filter;
 pub mod files;
 pub mod knowledge;
 pub mod openapi;
@@ -64,6 +68,9 @@ pub struct AppState {
     pub credentials: Arc<auth::Credentials>,
     /// Calendar, deadlines, topics: what the work-order domain runs on.
     pub rules: Arc<hotline_ticketing::TicketRules>,
+    /// Becomes `true` when the server shuts down (live-event connections
+    /// close with 1001 "going away").
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole HTTP application.
@@ -73,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
         .route("/api/openapi.json", get(openapi::document))
+        .route("/api/events", get(events::events))
         .route("/api/agents", get(list_agents))
         .route("/api/agents/{id}/state", post(contact::set_state))
         .route("/api/queues", get(contact::list_queues))
@@ -174,6 +182,12 @@ struct ContactView {
 /// `GET /api/agents`: every configured seat with its live registrations.
 async fn list_agents(State(state): State<AppState>, principal: Principal) -> Json<Vec<AgentView>> {
     let _ = principal; // any signed-in role may read the seat list
+    Json(agent_views(&state).await)
+}
+
+/// Every configured seat with its live registrations and ACD state: the
+/// entries of `GET /api/agents` and of the live-event snapshot.
+async fn agent_views(state: &AppState) -> Vec<AgentView> {
     let bindings = state.sip.bindings().await;
     let mut acd: std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>> =
         state
@@ -194,7 +208,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
             })
             .collect();
     let now = SystemTime::now();
-    let agents = state
+    state
         .config
         .agents
         .iter()
@@ -219,8 +233,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
                 acd: acd.remove(&a.id),
             }
         })
-        .collect();
-    Json(agents)
+        .collect()
 }
 
 /// The client's address, when the server runs with connect info (absent in

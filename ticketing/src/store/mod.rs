@@ -18,6 +18,7 @@
 mod audit;
 mod drafts;
 mod knowledge;
+mod order_list;
 mod orders;
 mod reports;
 mod supervision;
@@ -31,9 +32,11 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use orders::{DraftRow, HistoryRow, LinkageRow, NewOrder, OrderFilter, OrderRow};
+pub use order_list::{Cursor, OrderFilter, PageStart};
+pub use orders::{DraftRow, HistoryRow, LinkageRow, NewOrder, OrderRow};
 pub use reports::{Cell, Report, ReportParams, Table};
 pub use supervision::SupervisionFilter;
+pub use tickets::OrderPage;
 pub use tickets::{from_ms, history_row, linkage_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};
 
