@@ -1,0 +1,367 @@
+//! Outbound calls end to end over loopback (issue 7): the server places a
+//! survey call through `[trunk.outbound]` to a test UAS standing in for the
+//! carrier and the citizen's phone, which answers, hears the opening and the
+//! question, and keys RFC 4733 digit 4: the dialer's outcome is
+//! `Rated { rating: 4 }` and the call record says `outbound`/`survey`. Busy,
+//! not answered, the trunk's digest challenge and the concurrency limit are
+//! checked the same way; SIPp plays the trunk for busy and no-answer.
+//!
+//! RTP ports 29000–29999 belong to this file. Waits have guards of tens of
+//! seconds (prompts play in real time); nothing measures speed.
+
+#[path = "common/call.rs"]
+mod call_setup;
+mod common;
+#[path = "common/ua.rs"]
+mod ua;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use call_setup::{answer_to, local, rtp_block_in, rtp_socket, RtpBlock, TRUNK_IP};
+use common::{require_tool, scenarios_dir, TestServer};
+use hotline::dialing::{Dialer, SurveyCall, SurveyCallOutcome};
+use hotline_config::Config;
+use serde_json::Value;
+use ua::{send_dtmf, Incoming, SipUa};
+
+const NUMBER: &str = "13900139000";
+const WAIT: Duration = Duration::from_secs(40);
+
+/// The server on the default configuration (menus, prompts) with its trunk
+/// pointing at `trunk`.
+async fn start(trunk: SocketAddr, tweak: impl FnOnce(&mut Config)) -> (TestServer, RtpBlock) {
+    call_setup::server_log_to_test_output();
+    let block = rtp_block_in(29_000, 30_000);
+    let range = block.range;
+    let server = TestServer::start_default(|c| {
+        c.sip.rtp_ports = range;
+        c.trunk.outbound.uri = Some(format!("sip:{{number}}@{trunk}"));
+        c.trunk.outbound.max_concurrent = 2;
+        c.trunk.outbound.calls_per_second = 50;
+        c.trunk.outbound.ring_timeout_s = 5;
+        tweak(c);
+    })
+    .await;
+    (server, block)
+}
+
+/// The trunk side: a UA bound before the server knows it.
+async fn trunk_ua() -> SipUa {
+    // The server's address is filled in once it runs.
+    SipUa::bind("trunk", TRUNK_IP, "127.0.0.1:9".parse().expect("addr")).await
+}
+
+fn survey(job: &str) -> SurveyCall {
+    SurveyCall {
+        job_id: job.into(),
+        number: NUMBER.into(),
+        order_number: "202611250001".into(),
+        language: "cmn".into(),
+    }
+}
+
+fn dialer(server: &TestServer) -> hotline::sip_io::SipHandle {
+    server.server.as_ref().expect("running").sip.clone()
+}
+
+/// Polls `GET /api/calls` until the record of call `id` is listed.
+async fn cdr_of(server: &TestServer, pred: impl Fn(&Value) -> bool) -> Value {
+    let token = server.login("9001", "demo-9001-change-me").await;
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = reqwest::Client::new()
+            .get(server.http_url("/api/calls"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET /api/calls")
+            .json()
+            .await
+            .expect("JSON");
+        if let Some(c) = last["recent"]
+            .as_array()
+            .and_then(|r| r.iter().find(|c| pred(c)))
+        {
+            return c.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no matching call record: {last}");
+}
+
+#[tokio::test]
+async fn a_survey_call_is_answered_and_the_citizen_rates_4() {
+    let mut trunk = trunk_ua().await;
+    let (server, _block) = start(trunk.local(), |_| {}).await;
+    trunk.server = server.sip;
+    let d = dialer(&server);
+    let outcome = tokio::spawn(async move { d.survey_call(survey("job-1")).await });
+
+    let inc = Incoming::wait(&mut trunk).await;
+    assert_eq!(
+        inc.invite.request_uri(),
+        format!("sip:{NUMBER}@{}", trunk.local())
+    );
+    assert!(
+        inc.invite.header("From").contains("sip:12345@"),
+        "{}",
+        inc.invite.raw
+    );
+    let offer = inc.offer();
+    assert_eq!(
+        offer.pt_of("TELEPHONE-EVENT"),
+        Some(101),
+        "{}",
+        inc.invite.raw
+    );
+    let rtp = rtp_socket(TRUNK_IP).await;
+    let (answer, pt) = answer_to(&offer, local(&rtp));
+    inc.reply(&mut trunk, 180, "", "").await;
+    inc.reply(&mut trunk, 200, "", &answer).await;
+    let ack = trunk.request("ACK").await;
+    assert_eq!(ack.call_id(), inc.invite.call_id());
+
+    // The opening and the question play to the citizen, in the codec chosen.
+    let heard = ua::listen(&rtp, Duration::from_millis(600)).await;
+    assert!(heard.len() >= 20, "{} packets of prompt audio", heard.len());
+    assert!(heard.iter().all(|p| p[1] & 0x7f == pt), "codec {pt}");
+    send_dtmf(&rtp, offer.rtp(), 101, '4', 0x4444, 1, 16_000).await;
+
+    // Thanks, then the server hangs up.
+    let bye = trunk
+        .wait_for("BYE", WAIT, |m| m.method() == Some("BYE"))
+        .await;
+    call_setup::ok_to(&mut trunk, &bye).await;
+    let outcome = tokio::time::timeout(WAIT, outcome)
+        .await
+        .expect("outcome in time")
+        .expect("task");
+    let SurveyCallOutcome::Rated { call_id, rating } = outcome else {
+        panic!("{outcome:?}\n{}", trunk.trace());
+    };
+    assert_eq!(rating, 4);
+    let cdr = cdr_of(&server, |c| c["id"] == call_id.as_str()).await;
+    assert_eq!(cdr["direction"], "outbound", "{cdr}");
+    assert_eq!(cdr["purpose"], "survey", "{cdr}");
+    assert_eq!(cdr["caller_number"], NUMBER, "{cdr}");
+    assert_eq!(cdr["reason"], "normal", "{cdr}");
+    assert_eq!(cdr["hangup_by"], "system", "{cdr}");
+    assert!(cdr["answered_at"].is_string(), "{cdr}");
+    assert!(
+        cdr["recording_id"].is_null(),
+        "surveys are not recorded: {cdr}"
+    );
+}
+
+#[tokio::test]
+async fn busy_and_unavailable_citizens_and_no_trunk() {
+    let mut trunk = trunk_ua().await;
+    let (server, _block) = start(trunk.local(), |_| {}).await;
+    trunk.server = server.sip;
+    let d = dialer(&server);
+    for (status, expected) in [
+        (486, SurveyCallOutcome::Busy),
+        (480, SurveyCallOutcome::NoAnswer),
+        (503, SurveyCallOutcome::Failed("trunk answered 503".into())),
+    ] {
+        let d = d.clone();
+        let outcome = tokio::spawn(async move { d.survey_call(survey("job-2")).await });
+        let inc = Incoming::wait(&mut trunk).await;
+        inc.reply(&mut trunk, 180, "", "").await;
+        inc.reply(&mut trunk, status, "", "").await;
+        trunk.request("ACK").await;
+        let got = tokio::time::timeout(WAIT, outcome)
+            .await
+            .expect("in time")
+            .expect("task");
+        assert_eq!(got, expected, "{status}");
+    }
+    let cdr = cdr_of(&server, |c| c["reason"] == "busy").await;
+    assert_eq!(cdr["direction"], "outbound", "{cdr}");
+    assert!(cdr["answered_at"].is_null(), "{cdr}");
+
+    // Without [trunk.outbound] uri nothing is dialled.
+    let mut idle = trunk_ua().await;
+    let (server, _block) = start(idle.local(), |c| c.trunk.outbound.uri = None).await;
+    idle.server = server.sip;
+    let got = dialer(&server).survey_call(survey("job-3")).await;
+    assert!(matches!(got, SurveyCallOutcome::NotPlaced(_)), "{got:?}");
+    assert!(idle.drain(Duration::from_millis(300)).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_trunk_challenge_is_answered_with_the_configured_credentials() {
+    let mut trunk = trunk_ua().await;
+    let (server, _block) = start(trunk.local(), |c| {
+        c.trunk.outbound.username = Some("hotline".into());
+        c.trunk.outbound.password = Some("example-only".into());
+    })
+    .await;
+    trunk.server = server.sip;
+    let d = dialer(&server);
+    let outcome = tokio::spawn(async move { d.survey_call(survey("job-4")).await });
+    let first = Incoming::wait(&mut trunk).await;
+    first
+        .reply(
+            &mut trunk,
+            407,
+            "Proxy-Authenticate: Digest realm=\"sbc.test\", nonce=\"c4f3\", qop=\"auth\", algorithm=MD5\r\n",
+            "",
+        )
+        .await;
+    trunk.request("ACK").await;
+    let second = Incoming::wait(&mut trunk).await;
+    assert_eq!(second.invite.call_id(), first.invite.call_id());
+    assert_eq!(second.invite.cseq_number(), 2);
+    let creds = second.invite.header("Proxy-Authorization").to_owned();
+    let param = |name: &str| {
+        creds
+            .split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("no {name} in {creds}"))
+            .to_owned()
+    };
+    use hotline_sip::digest::{ha1, response, Algorithm};
+    let expected = response(
+        Algorithm::Md5,
+        &ha1(Algorithm::Md5, "hotline", "sbc.test", "example-only"),
+        "c4f3",
+        Some(("auth", "00000001", &param("cnonce"))),
+        "INVITE",
+        &param("uri"),
+    );
+    assert_eq!(param("username"), "hotline");
+    assert_eq!(param("response"), expected, "{creds}");
+    second.reply(&mut trunk, 486, "", "").await;
+    let got = tokio::time::timeout(WAIT, outcome)
+        .await
+        .expect("in time")
+        .expect("task");
+    assert_eq!(got, SurveyCallOutcome::Busy);
+}
+
+#[tokio::test]
+async fn five_requests_with_two_allowed_place_two_at_a_time() {
+    let mut trunk = trunk_ua().await;
+    let (server, _block) = start(trunk.local(), |_| {}).await;
+    trunk.server = server.sip;
+    let d = dialer(&server);
+    let tasks: Vec<_> = (0..5)
+        .map(|i| {
+            let d = d.clone();
+            tokio::spawn(async move { d.survey_call(survey(&format!("job-l{i}"))).await })
+        })
+        .collect();
+    let a = Incoming::wait(&mut trunk).await;
+    let first = a.invite.call_id().to_owned();
+    let b = trunk
+        .wait_for("a second call", WAIT, |m| {
+            m.method() == Some("INVITE") && m.call_id() != first
+        })
+        .await;
+    let b = Incoming {
+        invite: b,
+        tag: "uas-b".into(),
+    };
+    let second = b.invite.call_id().to_owned();
+    // Nobody else is dialled while these two are up (the INVITEs seen are
+    // retransmissions of these two: no provisional stopped them).
+    let more = trunk.drain(Duration::from_millis(700)).await;
+    assert!(
+        more.iter()
+            .filter(|m| m.method() == Some("INVITE"))
+            .all(|m| m.call_id() == first || m.call_id() == second),
+        "a third call: {}",
+        trunk.trace()
+    );
+    for inc in [&a, &b] {
+        inc.reply(&mut trunk, 486, "", "").await;
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(
+            tokio::time::timeout(WAIT, t)
+                .await
+                .expect("in time")
+                .expect("task"),
+        );
+    }
+    let busy = outcomes
+        .iter()
+        .filter(|o| **o == SurveyCallOutcome::Busy)
+        .count();
+    let not_placed = outcomes
+        .iter()
+        .filter(|o| matches!(o, SurveyCallOutcome::NotPlaced(why) if why.contains("2 outbound calls are up")))
+        .count();
+    assert_eq!((busy, not_placed), (2, 3), "{outcomes:?}");
+
+    // The slots are back: the next one is placed.
+    let d2 = d.clone();
+    let next = tokio::spawn(async move { d2.survey_call(survey("job-l5")).await });
+    let c = trunk
+        .wait_for("the next call", WAIT, |m| {
+            m.method() == Some("INVITE") && m.call_id() != first && m.call_id() != second
+        })
+        .await;
+    let c = Incoming {
+        invite: c,
+        tag: "uas-c".into(),
+    };
+    c.reply(&mut trunk, 486, "", "").await;
+    assert_eq!(next.await.expect("task"), SurveyCallOutcome::Busy);
+}
+
+/// Runs SIPp as the trunk with `scenario` (tests/sipp) on `port`, once.
+fn sipp_uas(sipp: &std::path::Path, scenario: &str, port: u16) -> tokio::process::Child {
+    tokio::process::Command::new(sipp)
+        .arg("-sf")
+        .arg(scenarios_dir().join(scenario))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+        .args(["-nostdin", "-timeout", "30", "-timeout_error"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sipp")
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("probe port")
+        .port()
+}
+
+#[tokio::test]
+async fn sipp_trunk_busy_and_no_answer() {
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
+    let port = free_udp_port();
+    let trunk: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (server, _block) = start(trunk, |_| {}).await;
+    for (scenario, expected) in [
+        ("trunk-uas-busy.xml", SurveyCallOutcome::Busy),
+        ("trunk-uas-noanswer.xml", SurveyCallOutcome::NoAnswer),
+    ] {
+        let child = sipp_uas(&sipp, scenario, port);
+        // SIPp needs a moment to bind; the server's INVITE is retransmitted anyway.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got = dialer(&server).survey_call(survey("job-sipp")).await;
+        assert_eq!(got, expected, "{scenario}");
+        let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("SIPp exits")
+            .expect("wait for sipp");
+        assert!(
+            out.status.success(),
+            "{scenario}: SIPp failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
