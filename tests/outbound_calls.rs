@@ -4,7 +4,9 @@
 //! question, and keys RFC 4733 digit 4: the dialer's outcome is
 //! `Rated { rating: 4 }` and the call record says `outbound`/`survey`. Busy,
 //! not answered, the trunk's digest challenge and the concurrency limit are
-//! checked the same way; SIPp plays the trunk for busy and no-answer.
+//! checked the same way; SIPp plays the trunk for busy and no-answer. A
+//! callback rings the agent's registered phone first, then the citizen
+//! through the trunk, bridges them (RTP both ways) and records the call.
 //!
 //! RTP ports 29000–29999 belong to this file. Waits have guards of tens of
 //! seconds (prompts play in real time); nothing measures speed.
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use call_setup::{answer_to, local, rtp_block_in, rtp_socket, RtpBlock, TRUNK_IP};
 use common::{require_tool, scenarios_dir, TestServer};
-use hotline::dialing::{Dialer, SurveyCall, SurveyCallOutcome};
+use hotline::dialing::{CallbackCall, CallbackOutcome, Dialer, SurveyCall, SurveyCallOutcome};
 use hotline_config::Config;
 use serde_json::Value;
 use ua::{send_dtmf, Incoming, SipUa};
@@ -364,4 +366,136 @@ async fn sipp_trunk_busy_and_no_answer() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[tokio::test]
+async fn a_callback_rings_the_agent_then_bridges_and_records_the_citizen() {
+    let mut trunk = trunk_ua().await;
+    let (server, _block) = start(trunk.local(), |_| {}).await;
+    trunk.server = server.sip;
+    let mut agent = SipUa::bind("agent", TRUNK_IP, server.sip).await;
+    agent.register("1001", "demo-1001-change-me").await;
+
+    // An unregistered agent: nothing is dialled.
+    let got = dialer(&server)
+        .callback_call(CallbackCall {
+            task_id: "task-0".into(),
+            agent: "1002".into(),
+            number: NUMBER.into(),
+        })
+        .await;
+    assert!(
+        matches!(got, CallbackOutcome::AgentUnavailable(_)),
+        "{got:?}"
+    );
+
+    let d = dialer(&server);
+    let outcome = tokio::spawn(async move {
+        d.callback_call(CallbackCall {
+            task_id: "task-1".into(),
+            agent: "1001".into(),
+            number: NUMBER.into(),
+        })
+        .await
+    });
+    // The agent's phone rings first, showing the citizen's number.
+    let to_agent = Incoming::wait(&mut agent).await;
+    assert!(
+        to_agent.invite.header("From").contains(NUMBER),
+        "{}",
+        to_agent.invite.raw
+    );
+    assert!(trunk.drain(Duration::from_millis(200)).await.is_empty());
+    let agent_rtp = rtp_socket(TRUNK_IP).await;
+    let agent_offer = to_agent.offer();
+    let (agent_answer, agent_pt) = answer_to(&agent_offer, local(&agent_rtp));
+    to_agent.reply(&mut agent, 200, "", &agent_answer).await;
+    agent.request("ACK").await;
+
+    // Then the citizen through the trunk, from the hotline's number.
+    let to_citizen = Incoming::wait(&mut trunk).await;
+    assert_eq!(
+        to_citizen.invite.request_uri(),
+        format!("sip:{NUMBER}@{}", trunk.local())
+    );
+    assert!(to_citizen.invite.header("From").contains("sip:12345@"));
+    let citizen_rtp = rtp_socket(TRUNK_IP).await;
+    let citizen_offer = to_citizen.offer();
+    let (citizen_answer, citizen_pt) = answer_to(&citizen_offer, local(&citizen_rtp));
+    to_citizen.reply(&mut trunk, 180, "", "").await;
+    to_citizen.reply(&mut trunk, 200, "", &citizen_answer).await;
+    trunk.request("ACK").await;
+    let got = tokio::time::timeout(WAIT, outcome)
+        .await
+        .expect("in time")
+        .expect("task");
+    let CallbackOutcome::Bridged { call_id } = got else {
+        panic!("{got:?}");
+    };
+
+    // They talk: each hears the other's tone through the relay.
+    let tail = Duration::from_millis(300);
+    let (agent_heard, citizen_heard) = tokio::join!(
+        ua::talk(
+            agent_rtp.clone(),
+            agent_offer.rtp(),
+            agent_pt,
+            697.0,
+            0xa1,
+            50,
+            tail
+        ),
+        ua::talk(
+            citizen_rtp.clone(),
+            citizen_offer.rtp(),
+            citizen_pt,
+            1209.0,
+            0xc1,
+            50,
+            tail
+        ),
+    );
+    assert!(
+        agent_heard.received.len() >= 40,
+        "agent got {} packets",
+        agent_heard.received.len()
+    );
+    assert!(
+        citizen_heard.received.len() >= 40,
+        "citizen got {} packets",
+        citizen_heard.received.len()
+    );
+
+    // The citizen hangs up; the agent's phone gets the BYE.
+    let bye = to_citizen.dialog().bye(&mut trunk);
+    trunk.send(&bye).await;
+    trunk.response("BYE", 200).await;
+    let agent_bye = agent.request("BYE").await;
+    call_setup::ok_to(&mut agent, &agent_bye).await;
+
+    let cdr = cdr_of(&server, |c| c["id"] == call_id.as_str()).await;
+    assert_eq!(cdr["direction"], "outbound", "{cdr}");
+    assert_eq!(cdr["purpose"], "callback", "{cdr}");
+    assert_eq!(cdr["agent"], "1001", "{cdr}");
+    assert_eq!(cdr["caller_number"], NUMBER, "{cdr}");
+    assert_eq!(cdr["hangup_by"], "caller", "the citizen hung up: {cdr}");
+    let rec = cdr["recording_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("recorded: {cdr}"));
+    let token = server.login("9001", "demo-9001-change-me").await;
+    let list: Value = reqwest::Client::new()
+        .get(server.http_url("/api/recordings"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET /api/recordings")
+        .json()
+        .await
+        .expect("JSON");
+    let row = list
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["id"] == rec))
+        .unwrap_or_else(|| panic!("recording {rec} listed: {list}"));
+    assert_eq!(row["agent"], "1001", "{row}");
+    assert!(row["duration_ms"].as_i64().unwrap_or(0) >= 500, "{row}");
 }
