@@ -499,3 +499,153 @@ async fn a_callback_rings_the_agent_then_bridges_and_records_the_citizen() {
     assert_eq!(row["agent"], "1001", "{row}");
     assert!(row["duration_ms"].as_i64().unwrap_or(0) >= 500, "{row}");
 }
+
+/// CPU time (user + system) this process has used, from /proc.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ")".
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line (11 and 12 here).
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// One `name value` line of the Prometheus page.
+fn metric(page: &str, name: &str) -> Option<i64> {
+    page.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The survey campaign benchmark (issue 7; BENCHMARKS.md): `SURVEYS` survey
+/// calls (default 2000) placed as fast as the trunk allows — 50 concurrent,
+/// 100 per second — against a SIPp UAS whose citizens answer and hang up after
+/// a second. A job that is not placed (a limit) is retried after 20 ms, as the
+/// scheduler would. Reports calls placed per second, the server's CPU time
+/// and the peak of concurrent outbound calls, which must never exceed 50.
+/// Run with bench/outbound-survey-load.sh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: bench/outbound-survey-load.sh"]
+async fn survey_campaign_load() {
+    let Some(sipp) = require_tool("sipp", "sip-tester") else {
+        return;
+    };
+    let surveys: usize = std::env::var("SURVEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let port = free_udp_port();
+    let trunk: SocketAddr = ([127, 0, 0, 1], port).into();
+    // A wider port block than the functional tests: 50 calls × 2 pairs.
+    let (server, _block) = start(trunk, |c| {
+        c.trunk.outbound.max_concurrent = 50;
+        c.trunk.outbound.calls_per_second = 100;
+        c.trunk.outbound.ring_timeout_s = 30;
+        c.sip.rtp_ports = hotline_config::PortRange {
+            low: 29_400,
+            high: 29_999,
+        };
+    })
+    .await;
+    let mut sipp_uas = tokio::process::Command::new(&sipp)
+        .arg("-sf")
+        .arg(scenarios_dir().join("trunk-uas-answer-bye.xml"))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-mp", "29300"])
+        .args(["-nostdin", "-l", "100000", "-trace_err"])
+        .arg("-error_file")
+        .arg(std::env::temp_dir().join("outbound-load-sipp-errors.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sipp");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let d = dialer(&server);
+    let jobs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu0 = cpu_time();
+    let t0 = std::time::Instant::now();
+    let workers: Vec<_> = (0..60)
+        .map(|_| {
+            let d = d.clone();
+            let jobs = jobs.clone();
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                let mut refused = 0u64;
+                while jobs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < surveys {
+                    loop {
+                        match d.survey_call(survey("load")).await {
+                            SurveyCallOutcome::NotPlaced(_) => {
+                                refused += 1;
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                            other => {
+                                outcomes.push(other);
+                                break;
+                            }
+                        }
+                    }
+                }
+                (outcomes, refused)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut refused = 0;
+    for w in workers {
+        let (o, r) = w.await.expect("worker");
+        all.extend(o);
+        refused += r;
+    }
+    let wall = t0.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu0);
+    let page = reqwest::get(server.http_url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let peak = metric(&page, "hotline_outbound_calls_peak").expect("peak gauge");
+    let no_rating = all
+        .iter()
+        .filter(|o| matches!(o, SurveyCallOutcome::NoRating { .. }))
+        .count();
+    println!(
+        "surveys {} in {:.1} s: {:.1} calls placed/s; outcomes: {} answered (no rating), {} other; \
+         {} attempts refused by a limit and retried; server CPU {:.1} s ({:.1} % of one core, {:.2} ms per call); \
+         peak concurrent outbound calls {}",
+        all.len(),
+        wall.as_secs_f64(),
+        all.len() as f64 / wall.as_secs_f64(),
+        no_rating,
+        all.len() - no_rating,
+        refused,
+        cpu.as_secs_f64(),
+        100.0 * cpu.as_secs_f64() / wall.as_secs_f64(),
+        1000.0 * cpu.as_secs_f64() / all.len().max(1) as f64,
+        peak,
+    );
+    let _ = sipp_uas.kill().await;
+    assert_eq!(all.len(), surveys);
+    assert!(
+        peak <= 50,
+        "the trunk limit was exceeded: {peak} concurrent calls"
+    );
+    assert_eq!(
+        no_rating,
+        surveys,
+        "every call answered: {:?}",
+        &all[..all.len().min(5)]
+    );
+}

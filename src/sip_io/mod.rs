@@ -478,6 +478,11 @@ impl Core {
         // The API queries bindings on demand; nothing to publish here.
         let _ = self.endpoint.take_bindings_changed();
         self.book.finalize_ended();
+        let (outbound_up, outbound_peak) = self.endpoint.outbound_counts();
+        self.metrics
+            .set_gauge("hotline_outbound_calls_active", "", gauge(outbound_up));
+        self.metrics
+            .set_gauge("hotline_outbound_calls_peak", "", gauge(outbound_peak));
         self.metrics
             .set_gauge("hotline_calls_active", "", gauge(self.book.active()));
     }

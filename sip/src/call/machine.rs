@@ -485,7 +485,8 @@ impl Call {
                 .agent
                 .as_ref()
                 .filter(|a| a.far == Far::Agent)
-                .map(|a| a.agent.clone()),
+                .map(|a| a.agent.clone())
+                .or_else(|| self.callback_agent.clone()),
             internal: self.internal_caller.is_some(),
             ringing: self
                 .agent

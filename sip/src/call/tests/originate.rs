@@ -416,6 +416,8 @@ fn a_callback_rings_the_agent_then_bridges_the_citizen() {
             && *agent_remote == "198.51.100.50:41000".parse().expect("addr")
     ));
     assert_eq!(h.ep.calls()[0].state, CallState::Connected);
+    assert_eq!(h.ep.calls()[0].agent.as_deref(), Some("1001"));
+    assert_eq!(h.ep.calls()[0].caller_number, NUMBER);
     // The agent is busy for the ACD's purposes while on the callback.
     assert_eq!(
         h.ep.originate_callback(h.now, "1001", NUMBER),
