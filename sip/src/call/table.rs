@@ -722,9 +722,15 @@ impl Calls {
         self.calls.len() + self.originations.len()
     }
 
-    /// Snapshots, oldest first.
+    /// Snapshots, oldest first; outbound calls not answered yet included
+    /// (so a shutdown hangs them up too).
     pub(crate) fn views(&self) -> Vec<CallView> {
-        let mut v: Vec<CallView> = self.calls.values().map(Call::view).collect();
+        let mut v: Vec<CallView> = self
+            .calls
+            .values()
+            .map(Call::view)
+            .chain(self.originations.values().map(Origination::view))
+            .collect();
         v.sort_by_key(|c| (c.started, c.id));
         v
     }

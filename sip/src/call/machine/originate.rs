@@ -32,7 +32,7 @@ use super::{
 };
 use crate::call::table::AgentTarget;
 use crate::call::{
-    CallEvent, CallId, CallState, Direction, EndReason, HangupBy, Leg, MediaCommand,
+    CallEvent, CallId, CallState, CallView, Direction, EndReason, HangupBy, Leg, MediaCommand,
 };
 use crate::dialog::{new_call_id, new_tag, Dialog};
 use crate::digest::authorization;
@@ -194,6 +194,27 @@ impl Origination {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// A snapshot for the call list: ringing (the citizen, or for a callback
+    /// the agent's phone), or ending once given up.
+    pub(crate) fn view(&self) -> CallView {
+        CallView {
+            id: self.id,
+            state: if self.ended {
+                CallState::Ending
+            } else {
+                CallState::Ringing
+            },
+            caller_number: self.target.number.clone(),
+            did: self.target.caller_id.clone(),
+            agent: self.then.as_ref().map(|cb| cb.agent.clone()),
+            internal: false,
+            ringing: Vec::new(),
+            transferred_to: None,
+            started: self.started,
+            answered: None,
+        }
     }
 
     /// A response to our INVITE (`None`: Timer B or a transport error).

@@ -76,6 +76,9 @@ fn an_answered_outbound_call_is_served_and_the_citizen_hangs_up() {
     let mut h = outbound(2, 10);
     let (call, mut citizen) = dial(&mut h, NUMBER);
     assert_eq!(h.ep.outbound_counts(), (1, 1));
+    let ringing = &h.ep.calls()[0];
+    assert_eq!((ringing.id, ringing.state), (call, CallState::Ringing));
+    assert_eq!(ringing.caller_number, NUMBER);
     let b = citizen.respond(&mut h, 100, "");
     assert!(b.sent.is_empty() && b.calls.is_empty());
     let b = citizen.respond(&mut h, 180, "");
