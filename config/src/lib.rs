@@ -89,6 +89,7 @@ mod ivr;
 mod queues;
 mod sections;
 mod tickets;
+mod trunk;
 mod validate;
 
 pub use env::{
@@ -109,6 +110,7 @@ pub use tickets::{
     CalendarConfig, CalendarDate, CompletionDaysConfig, DateSpan, HourBasis, TicketsConfig,
     TopicConfig, UtcOffset, Weekday as CalendarWeekday,
 };
+pub use trunk::{OutboundTrunk, TrunkConfig};
 pub use validate::ValidationError;
 
 /// The built-in default configuration: the demo set-up `hotline serve` runs
@@ -194,6 +196,8 @@ pub struct Config {
     pub calendar: CalendarConfig,
     /// `[tickets]`
     pub tickets: TicketsConfig,
+    /// `[trunk]`
+    pub trunk: TrunkConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`
