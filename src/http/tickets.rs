@@ -479,6 +479,11 @@ pub(super) async fn step(
         )
         .await
         .map_err(|e| ticket_error("applying a step", e))?;
+    // A survey job, a callback task, or closing the order's callback tasks.
+    state
+        .outbound
+        .after_step(&state.tickets, &state.rules, &t, t.entry.at)
+        .await;
     // A step can end the viewer's access (an approved return): the step's
     // result then carries no order.
     let ticket = redaction::view_for(&t.order, &actor).map(TicketView::from);

@@ -1,0 +1,183 @@
+//! The survey campaign's driver: one tokio task that asks the store for the
+//! calls due now (`Store::next_survey_batch`, which applies the sans-IO
+//! scheduler and claims the jobs), places each through the [`DynDialer`] in
+//! its own task, reports each outcome (`Store::finish_survey_call`), and
+//! sleeps until the scheduler's next wake-up, a call ending, a new job
+//! ([`Outbound::wake`]) or shutdown.
+//!
+//! The concurrency limit is the scheduler's (`[survey] concurrent_calls`
+//! minus the calls in flight); the trunk's own limits come back as
+//! `NotPlaced`, which gives the attempt back and retries in 30 s. At start
+//! the driver runs `Store::recover_survey_campaign` first: calls a crash cut
+//! off count as attempts and are retried later, never at once. Calls still
+//! running at shutdown are abandoned the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotline_ticketing::store::{Store, SurveyJob};
+use hotline_ticketing::survey_schedule::AttemptOutcome;
+use hotline_ticketing::TicketRules;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+
+use super::Outbound;
+use crate::dialing::{SurveyCall, SurveyCallOutcome};
+
+/// Back-off after a database error.
+const ERROR_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest sleep without looking (a clock change, a job added by hand).
+const MAX_SLEEP: Duration = Duration::from_secs(300);
+
+/// The campaign's view of a dialled call.
+pub fn attempt_outcome(o: &SurveyCallOutcome) -> (AttemptOutcome, Option<&str>) {
+    match o {
+        SurveyCallOutcome::Rated { call_id, rating } => {
+            (AttemptOutcome::Rated(*rating), Some(call_id.as_str()))
+        }
+        SurveyCallOutcome::NoRating { call_id } => {
+            (AttemptOutcome::NoRating, Some(call_id.as_str()))
+        }
+        SurveyCallOutcome::Busy => (AttemptOutcome::Busy, None),
+        SurveyCallOutcome::NoAnswer => (AttemptOutcome::NoAnswer, None),
+        SurveyCallOutcome::Failed(_) => (AttemptOutcome::Failed, None),
+        SurveyCallOutcome::NotPlaced(_) => (AttemptOutcome::NotPlaced, None),
+    }
+}
+
+fn until(wake_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Duration {
+    wake_at.map_or(MAX_SLEEP, |t| {
+        let d = t - now;
+        if d.is_negative() {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(u64::try_from(d.whole_milliseconds()).unwrap_or(u64::MAX))
+                .min(MAX_SLEEP)
+        }
+    })
+}
+
+/// Places one claimed job's call and records how it ended.
+async fn place(outbound: Outbound, tickets: Store, rules: Arc<TicketRules>, job: SurveyJob) {
+    let call = SurveyCall {
+        job_id: job.id.clone(),
+        number: job.number.clone(),
+        order_number: job.order_id.clone(),
+        language: job.language.clone(),
+    };
+    tracing::info!(job = %job.id, attempt = job.attempts, "placing a survey call");
+    let outcome = outbound.dialer().survey_call(call).await;
+    let (attempt, call_id) = attempt_outcome(&outcome);
+    let now = OffsetDateTime::now_utc();
+    match tickets
+        .finish_survey_call(outbound.campaign(&rules), &job, attempt, call_id, now)
+        .await
+    {
+        Ok(status) => tracing::info!(
+            job = %job.id, outcome = attempt.as_str(), status = status.as_str(),
+            "survey call ended"
+        ),
+        Err(e) => tracing::error!(
+            job = %job.id,
+            "recording a survey call's outcome failed (resolved at next start): {e}"
+        ),
+    }
+}
+
+/// Runs the campaign until shutdown.
+pub async fn run(
+    outbound: Outbound,
+    tickets: Store,
+    rules: Arc<TicketRules>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    match tickets
+        .recover_survey_campaign(outbound.campaign(&rules), OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(r) => tracing::info!(
+            interrupted = r.interrupted,
+            jobs_created = r.jobs_created,
+            tasks_created = r.tasks_created,
+            "survey campaign recovered"
+        ),
+        Err(e) => tracing::error!("survey campaign recovery failed: {e}"),
+    }
+    let wake = outbound.wake_handle();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+    let mut in_flight: u32 = 0;
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let sleep = match tickets
+            .next_survey_batch(outbound.campaign(&rules), now, in_flight)
+            .await
+        {
+            Ok(batch) => {
+                for job in batch.calls {
+                    in_flight += 1;
+                    let done = done_tx.clone();
+                    let (o, t, r) = (outbound.clone(), tickets.clone(), rules.clone());
+                    tokio::spawn(async move {
+                        place(o, t, r, job).await;
+                        let _ = done.send(());
+                    });
+                }
+                until(batch.wake_at, now)
+            }
+            Err(e) => {
+                tracing::error!("survey campaign: {e}");
+                ERROR_BACKOFF
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = wake.notified() => {}
+            Some(()) = done_rx.recv() => in_flight = in_flight.saturating_sub(1),
+            () = tokio::time::sleep(sleep) => {}
+        }
+        // Count every call that ended meanwhile.
+        while done_rx.try_recv().is_ok() {
+            in_flight = in_flight.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_attempts() {
+        let rated = SurveyCallOutcome::Rated {
+            call_id: "c1".into(),
+            rating: 4,
+        };
+        assert_eq!(
+            attempt_outcome(&rated),
+            (AttemptOutcome::Rated(4), Some("c1"))
+        );
+        assert_eq!(
+            attempt_outcome(&SurveyCallOutcome::NotPlaced("full".into())).0,
+            AttemptOutcome::NotPlaced
+        );
+        assert_eq!(
+            attempt_outcome(&SurveyCallOutcome::Failed("503".into())).0,
+            AttemptOutcome::Failed
+        );
+    }
+
+    #[test]
+    fn sleeps_are_bounded() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(until(None, now), MAX_SLEEP);
+        assert_eq!(
+            until(Some(now - time::Duration::seconds(5)), now),
+            Duration::ZERO
+        );
+        assert_eq!(
+            until(Some(now + time::Duration::seconds(5)), now),
+            Duration::from_secs(5)
+        );
+        assert_eq!(until(Some(now + time::Duration::days(1)), now), MAX_SLEEP);
+    }
+}
