@@ -298,7 +298,11 @@ async fn reports_and_supervision(db: Db) {
     assert_eq!(r.body[0]["satisfied_rate"], 1.0);
     assert_eq!(r.body[0]["mean_score"], 2.0);
     assert_eq!(r.body[0]["stage"], "handling");
-    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "no reception surveys");
+    assert_eq!(
+        r.body.as_array().map(Vec::len),
+        Some(1),
+        "no reception surveys"
+    );
     // Per agent: the handling score counts for the agent who took the order.
     let r = get("satisfaction-by-agent").await;
     assert_eq!(r.body[0]["agent"], "1001");
