@@ -7,7 +7,8 @@
 //!
 //! The concurrency limit is the scheduler's (`[survey] concurrent_calls`
 //! minus the calls in flight); the trunk's own limits come back as
-//! `NotPlaced`, which gives the attempt back and retries in 30 s. At start
+//! `NotPlaced`, which gives the attempt back (the job is retried 30 s later)
+//! and pauses new calls until a call ends normally or 2 s have passed. At start
 //! the driver runs `Store::recover_survey_campaign` first: calls a crash cut
 //! off count as attempts and are retried later, never at once. Calls still
 //! running at shutdown are abandoned the same way.
@@ -26,6 +27,8 @@ use crate::dialing::{SurveyCall, SurveyCallOutcome};
 
 /// Back-off after a database error.
 const ERROR_BACKOFF: Duration = Duration::from_secs(30);
+/// Pause after the trunk had no room for a call.
+const NOT_PLACED_PAUSE: Duration = Duration::from_secs(2);
 /// Longest sleep without looking (a clock change, a job added by hand).
 const MAX_SLEEP: Duration = Duration::from_secs(300);
 
@@ -57,8 +60,14 @@ fn until(wake_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Duration {
     })
 }
 
-/// Places one claimed job's call and records how it ended.
-async fn place(outbound: Outbound, tickets: Store, rules: Arc<TicketRules>, job: SurveyJob) {
+/// Places one claimed job's call and records how it ended; whether the
+/// trunk had no room for it.
+async fn place(
+    outbound: Outbound,
+    tickets: Store,
+    rules: Arc<TicketRules>,
+    job: SurveyJob,
+) -> bool {
     let call = SurveyCall {
         job_id: job.id.clone(),
         number: job.number.clone(),
@@ -82,6 +91,7 @@ async fn place(outbound: Outbound, tickets: Store, rules: Arc<TicketRules>, job:
             "recording a survey call's outcome failed (resolved at next start): {e}"
         ),
     }
+    attempt == AttemptOutcome::NotPlaced
 }
 
 /// Runs the campaign until shutdown.
@@ -104,40 +114,58 @@ pub async fn run(
         Err(e) => tracing::error!("survey campaign recovery failed: {e}"),
     }
     let wake = outbound.wake_handle();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+    // Each call reports whether the trunk refused it for lack of room.
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<bool>();
     let mut in_flight: u32 = 0;
+    // After a refusal, no new call until a call ends normally (the trunk has
+    // room again) or the pause is over: otherwise every due job would be
+    // claimed and given back in turn.
+    let mut paused_until: Option<tokio::time::Instant> = None;
     loop {
         let now = OffsetDateTime::now_utc();
-        let sleep = match tickets
-            .next_survey_batch(outbound.campaign(&rules), now, in_flight)
-            .await
-        {
-            Ok(batch) => {
-                for job in batch.calls {
-                    in_flight += 1;
-                    let done = done_tx.clone();
-                    let (o, t, r) = (outbound.clone(), tickets.clone(), rules.clone());
-                    tokio::spawn(async move {
-                        place(o, t, r, job).await;
-                        let _ = done.send(());
-                    });
+        let paused = paused_until.filter(|t| *t > tokio::time::Instant::now());
+        let sleep = if let Some(t) = paused {
+            t.saturating_duration_since(tokio::time::Instant::now())
+        } else {
+            match tickets
+                .next_survey_batch(outbound.campaign(&rules), now, in_flight)
+                .await
+            {
+                Ok(batch) => {
+                    for job in batch.calls {
+                        in_flight += 1;
+                        let done = done_tx.clone();
+                        let (o, t, r) = (outbound.clone(), tickets.clone(), rules.clone());
+                        tokio::spawn(async move {
+                            let refused = place(o, t, r, job).await;
+                            let _ = done.send(refused);
+                        });
+                    }
+                    until(batch.wake_at, now)
                 }
-                until(batch.wake_at, now)
+                Err(e) => {
+                    tracing::error!("survey campaign: {e}");
+                    ERROR_BACKOFF
+                }
             }
-            Err(e) => {
-                tracing::error!("survey campaign: {e}");
-                ERROR_BACKOFF
-            }
+        };
+        let mut ended = |refused: bool, in_flight: &mut u32| {
+            *in_flight = in_flight.saturating_sub(1);
+            paused_until = if refused {
+                Some(tokio::time::Instant::now() + NOT_PLACED_PAUSE)
+            } else {
+                None
+            };
         };
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
             _ = wake.notified() => {}
-            Some(()) = done_rx.recv() => in_flight = in_flight.saturating_sub(1),
+            Some(refused) = done_rx.recv() => ended(refused, &mut in_flight),
             () = tokio::time::sleep(sleep) => {}
         }
         // Count every call that ended meanwhile.
-        while done_rx.try_recv().is_ok() {
-            in_flight = in_flight.saturating_sub(1);
+        while let Ok(refused) = done_rx.try_recv() {
+            ended(refused, &mut in_flight);
         }
     }
 }

@@ -26,8 +26,8 @@ CREATE TABLE survey_jobs (
 );
 CREATE INDEX survey_jobs_due ON survey_jobs (status, next_attempt_ms);
 
--- Every claim of a job and how it ended (`outcome` NULL while the call is
--- under way).
+-- Every call of a job and how it ended (`outcome` NULL while the call is
+-- under way; a claim the trunk had no room for leaves no row).
 CREATE TABLE survey_attempts (
     job_id        TEXT NOT NULL REFERENCES survey_jobs (id),
     slot          BIGINT NOT NULL,

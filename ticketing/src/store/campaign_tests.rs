@@ -385,6 +385,11 @@ async fn unreachable_closes_the_order_and_not_placed_is_free() {
     assert_eq!(env.run(&store, t, AttemptOutcome::NotPlaced).await.len(), 1);
     let job = store.survey_job(&id).await.expect("job").expect("kept");
     assert_eq!((job.attempts, job.slots), (0, 2));
+    assert!(store
+        .survey_attempts(&id)
+        .await
+        .expect("attempts")
+        .is_empty());
     // Two unanswered calls: unreachable, and the order is closed with why.
     let t = t + Duration::seconds(30);
     assert_eq!(env.run(&store, t, AttemptOutcome::NoAnswer).await.len(), 1);
@@ -392,6 +397,17 @@ async fn unreachable_closes_the_order_and_not_placed_is_free() {
     assert_eq!(env.run(&store, t, AttemptOutcome::NoAnswer).await.len(), 1);
     let job = store.survey_job(&id).await.expect("job").expect("kept");
     assert_eq!((job.status, job.attempts), (JobStatus::Unreachable, 2));
+    let slots: Vec<(u32, Option<String>)> = store
+        .survey_attempts(&id)
+        .await
+        .expect("attempts")
+        .into_iter()
+        .map(|a| (a.slot, a.outcome))
+        .collect();
+    assert_eq!(
+        slots,
+        vec![(3, Some("no_answer".into())), (4, Some("no_answer".into()))]
+    );
     let o = store.get_order(&n).await.expect("get").expect("exists");
     assert_eq!(o.state, OrderState::Closed);
     let last = store

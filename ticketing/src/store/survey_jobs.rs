@@ -367,17 +367,27 @@ impl Store {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE survey_attempts SET ended_at_ms = $3, outcome = $4, call_id = $5 \
-             WHERE job_id = $1 AND slot = $2",
-        )
-        .bind(id)
-        .bind(i64::from(slot))
-        .bind(ms(now))
-        .bind(outcome)
-        .bind(call_id)
-        .execute(&mut *tx)
-        .await?;
+        if give_back == 1 {
+            // Not placed: no call was made, so no history row (a full trunk
+            // would otherwise add one every retry).
+            sqlx::query("DELETE FROM survey_attempts WHERE job_id = $1 AND slot = $2")
+                .bind(id)
+                .bind(i64::from(slot))
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "UPDATE survey_attempts SET ended_at_ms = $3, outcome = $4, call_id = $5 \
+                 WHERE job_id = $1 AND slot = $2",
+            )
+            .bind(id)
+            .bind(i64::from(slot))
+            .bind(ms(now))
+            .bind(outcome)
+            .bind(call_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
