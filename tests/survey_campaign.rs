@@ -216,6 +216,23 @@ async fn campaign(db: Db) {
         api.post(&agent2, &path("call"), &json!({})).await.status,
         409
     );
+    // Recused staff (§29) neither see nor work the task.
+    let all = "/api/callback-tasks?open=false";
+    assert_eq!(api.get(&agent2, all).await.body[0]["id"], task.as_str());
+    let r = api
+        .step(
+            &sup,
+            &n,
+            "recuse",
+            json!({"user": "1002", "reason": "neighbour of the caller"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(api.get(&agent2, all).await.body, json!([]));
+    assert_eq!(
+        api.post(&agent2, &path("call"), &json!({})).await.status,
+        404
+    );
     // Call now: the agent's phone, then the citizen, bridged.
     let r = api.post(&agent, &path("call"), &json!({})).await;
     assert_eq!(r.status, 200, "{r:?}");

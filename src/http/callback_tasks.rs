@@ -17,6 +17,7 @@
 //!   end the evaluation, the others send the order back to the unit for a
 //!   redo); for a callback request `{"outcome": "reached" | "unreachable" |
 //!   "other", "notes": "…"}`.
+//! - Staff recused from an order (§29) neither see nor work its task.
 //! - `POST /api/callbacks/{id}/claim|call|result`: the same for a callback
 //!   request from the ACD (`/api/callbacks`): its task (`request:<id>`) is
 //!   put on the list on first claim, and the request's status follows.
@@ -25,6 +26,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use hotline_ticketing::lifecycle::Command;
 use hotline_ticketing::order::DissatisfactionCause;
+use hotline_ticketing::redaction;
 use hotline_ticketing::store::{self, CallbackTask, NewCallbackTask, TaskRefusal};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -95,7 +97,7 @@ pub(super) async fn list(
             return Err(ApiError::invalid("kind", "dissatisfied or request"));
         }
     }
-    state
+    let tasks = state
         .tickets
         .list_callback_tasks(
             q.kind.as_deref(),
@@ -105,12 +107,49 @@ pub(super) async fn list(
             q.offset,
         )
         .await
-        .map(Json)
-        .map_err(|e| db("listing callback tasks", e))
+        .map_err(|e| db("listing callback tasks", e))?;
+    // Staff recused from an order (§29) do not see its task.
+    let mut visible = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        if may_work(&state, &principal, t.order_id.as_deref()).await? {
+            visible.push(t);
+        }
+    }
+    Ok(Json(visible))
+}
+
+/// Whether `p` may work on tasks about `order`: not recused from it and not
+/// the person complained about (§29), i.e. may see it at all.
+async fn may_work(state: &AppState, p: &Principal, order: Option<&str>) -> Result<bool, ApiError> {
+    let Some(order) = order else {
+        return Ok(true);
+    };
+    let o = state
+        .tickets
+        .get_order(order)
+        .await
+        .map_err(|e| db("reading an order", e))?;
+    Ok(o.is_some_and(|o| redaction::view_for(&o, &actor(p)).is_some()))
+}
+
+/// 404 for a task about an order `p` may not see (as if it did not exist).
+async fn check_may_work(state: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
+    let task = state
+        .tickets
+        .callback_task(id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| db("reading a callback task", e))?
+        .ok_or_else(|| ApiError::NotFound("no such callback task".into()))?;
+    if may_work(state, p, task.order_id.as_deref()).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("no such callback task".into()))
+    }
 }
 
 async fn claim_task(state: &AppState, p: &Principal, id: &str) -> Result<CallbackTask, ApiError> {
     p.require(STAFF, "claiming callback tasks")?;
+    check_may_work(state, p, id).await?;
     let now = OffsetDateTime::now_utc();
     let until = now + state.outbound.settings.claim;
     let task = state
@@ -153,6 +192,7 @@ pub(super) struct CallResult {
 
 async fn call_task(state: &AppState, p: &Principal, id: &str) -> Result<CallResult, ApiError> {
     p.require(STAFF, "calling back")?;
+    check_may_work(state, p, id).await?;
     let now = OffsetDateTime::now_utc();
     let task = state
         .tickets

@@ -109,6 +109,7 @@ pub async fn run(
             interrupted = r.interrupted,
             jobs_created = r.jobs_created,
             tasks_created = r.tasks_created,
+            tasks_closed = r.tasks_closed,
             "survey campaign recovered"
         ),
         Err(e) => tracing::error!("survey campaign recovery failed: {e}"),

@@ -344,6 +344,22 @@ impl Store {
         self.held(id, now).await
     }
 
+    /// The orders with an unfinished dissatisfied task.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn orders_with_open_callback_tasks(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT order_id FROM callback_tasks \
+             WHERE kind = 'dissatisfied' AND status <> 'done' AND order_id IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("order_id").map_err(Into::into))
+            .collect()
+    }
+
     /// Closes every unfinished dissatisfied task of `order` once its callback
     /// is recorded on the order (from the task list or the order's own
     /// `record_callback` step); the number closed.

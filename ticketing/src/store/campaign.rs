@@ -10,7 +10,8 @@
 //! call. A crash during a call leaves the job in `calling` with the attempt
 //! counted; recovery treats it as a failed attempt (retry later, or
 //! unreachable after the last). Orders whose job or task was never written
-//! (a crash right after the order step) are found and given one.
+//! (a crash right after the order step) are found and given one, and tasks
+//! whose callback was recorded but which were left open are closed.
 
 use time::OffsetDateTime;
 
@@ -49,6 +50,8 @@ pub struct Recovery {
     pub jobs_created: usize,
     /// Callback tasks created for orders waiting for one.
     pub tasks_created: usize,
+    /// Callback tasks closed whose order's callback was already recorded.
+    pub tasks_closed: u64,
 }
 
 /// What the campaign needs besides the store.
@@ -160,6 +163,28 @@ impl Store {
             self.finish_survey_call(c, &job, AttemptOutcome::Interrupted, None, now)
                 .await?;
             r.interrupted += 1;
+        }
+        // Tasks whose callback was recorded but not closed (a failure right
+        // after the order step).
+        for order in self.orders_with_open_callback_tasks().await? {
+            let Some(o) = self.get_order(&order).await? else {
+                continue;
+            };
+            if o.state != OrderState::CallbackPending {
+                let (cause, notes, by) = o.callback.as_ref().map_or_else(
+                    || (String::new(), String::new(), SURVEY_ROBOT.to_owned()),
+                    |cb| {
+                        let cause = serde_json::to_value(cb.cause)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        (cause, cb.notes.clone(), cb.by.0.clone())
+                    },
+                );
+                r.tasks_closed += self
+                    .close_order_callback_tasks(&order, &by, &cause, &notes, now)
+                    .await?;
+            }
         }
         let mut offset = 0;
         loop {

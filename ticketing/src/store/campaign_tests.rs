@@ -448,3 +448,94 @@ async fn a_job_whose_order_moved_on_is_cancelled_not_called() {
         .expect("recover");
     assert_eq!(rec.jobs_created, 0);
 }
+
+#[tokio::test]
+async fn recovery_repairs_what_a_crash_after_an_order_step_left_undone() {
+    let (store, _dir) = testdb::sqlite().await;
+    let env = Env::new(policy());
+    // Replied, but the job was never written (the server died right after
+    // the step): recovery creates it.
+    let o = store
+        .open_order(
+            details(Category::Help),
+            &agent(),
+            T - Duration::hours(3),
+            &env.rules,
+            &who(),
+        )
+        .await
+        .expect("open");
+    let n = o.number.to_string();
+    for (cmd, by, at) in [
+        (dispatch(), agent(), T - Duration::hours(2)),
+        (Command::Sign, lead_user(), T - Duration::minutes(100)),
+        (
+            Command::Respond {
+                contacted: true,
+                note: "已联系".into(),
+            },
+            lead_user(),
+            T - Duration::minutes(90),
+        ),
+        (complete(false), lead_user(), T - Duration::minutes(30)),
+        (
+            Command::Reply {
+                citizen_informed: true,
+                feedback: "已告知".into(),
+                note: None,
+            },
+            lead_user(),
+            T,
+        ),
+    ] {
+        store
+            .apply_command(&n, None, &cmd, &by, at, &env.rules, &who())
+            .await
+            .expect("step");
+    }
+    assert!(store
+        .survey_job(&super::job_id(&n, 1))
+        .await
+        .expect("job")
+        .is_none());
+    let rec = store
+        .recover_survey_campaign(env.c(), T)
+        .await
+        .expect("recover");
+    assert_eq!(rec.jobs_created, 1);
+    // Rated 5: the task is open; the callback is recorded on the order but
+    // the task is left open by a crash: recovery closes it with the cause.
+    assert_eq!(env.run(&store, T, AttemptOutcome::Rated(5)).await.len(), 1);
+    let task = super::job_id(&n, 1);
+    assert_eq!(
+        store
+            .callback_task(&task, T)
+            .await
+            .expect("task")
+            .map(|t| t.status),
+        Some("open".into())
+    );
+    let cb = Command::RecordCallback {
+        cause: DissatisfactionCause::Policy,
+        notes: "政策不允许".into(),
+    };
+    store
+        .apply_command(&n, None, &cb, &supervisor(), T, &env.rules, &who())
+        .await
+        .expect("callback");
+    let rec = store
+        .recover_survey_campaign(env.c(), T)
+        .await
+        .expect("recover");
+    assert_eq!((rec.tasks_closed, rec.jobs_created), (1, 0));
+    let t = store
+        .callback_task(&task, T)
+        .await
+        .expect("task")
+        .expect("kept");
+    assert_eq!(
+        (t.status.as_str(), t.cause.as_deref(), t.done_by.as_deref()),
+        ("done", Some("policy"), Some("9001"))
+    );
+    assert_eq!(state(&store, &n).await, OrderState::Surveyed);
+}
