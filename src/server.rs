@@ -29,6 +29,8 @@ pub struct Server {
     pub sip: sip_io::SipHandle,
     /// The work-order store (tests reach in to inject failures).
     pub tickets: TicketStore,
+    /// The work-order rules the server runs on (tests run sweeps with them).
+    pub rules: Arc<hotline_ticketing::TicketRules>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -86,6 +88,7 @@ pub async fn start_with_dialer<D: Dialer>(
         sessions: Arc::new(SessionStore::new(Duration::from_secs(
             config.http.token_ttl_s,
         ))),
+        shutdown: shutdown_rx.clone(),
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx.clone();
@@ -105,6 +108,7 @@ pub async fn start_with_dialer<D: Dialer>(
     tasks.push(tokio::spawn(supervision_timer(
         tickets.clone(),
         rules.clone(),
+        sip.handle.clone(),
         shutdown_rx.clone(),
     )));
     if config.survey.enabled {
@@ -121,6 +125,7 @@ pub async fn start_with_dialer<D: Dialer>(
         metrics,
         sip: sip.handle,
         tickets,
+        rules,
         shutdown: shutdown_tx,
         tasks,
     })
@@ -134,6 +139,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 async fn supervision_timer(
     tickets: TicketStore,
     rules: Arc<hotline_ticketing::TicketRules>,
+    sip: sip_io::SipHandle,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
@@ -143,17 +149,30 @@ async fn supervision_timer(
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        match tickets
-            .run_sweep(time::OffsetDateTime::now_utc(), &rules)
-            .await
-        {
-            Ok(raised) if !raised.is_empty() => {
-                tracing::info!(count = raised.len(), "supervision records raised");
-            }
-            Ok(_) => {}
+        match supervision_sweep(&tickets, &rules, &sip, time::OffsetDateTime::now_utc()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "supervision records raised"),
             Err(e) => tracing::error!("supervision sweep failed: {e}"),
         }
     }
+}
+
+/// One supervision sweep at `now` (§26): stores the records it raises and
+/// publishes each new one on the live bus as `supervision_raised`; how many.
+///
+/// # Errors
+/// The store's, when the sweep cannot read or write.
+pub async fn supervision_sweep(
+    tickets: &TicketStore,
+    rules: &hotline_ticketing::TicketRules,
+    sip: &sip_io::SipHandle,
+    now: time::OffsetDateTime,
+) -> Result<usize, hotline_ticketing::store::Error> {
+    let raised = tickets.run_sweep(now, rules).await?;
+    for record in &raised {
+        sip.publish(http::events::supervision_raised(record));
+    }
+    Ok(raised.len())
 }
 
 /// Creates the data directories, repairs recordings a crash left unfinished,

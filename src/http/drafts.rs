@@ -164,6 +164,12 @@ pub(super) async fn to_order(
         )
         .await
         .map_err(|e| draft_error("completing a draft", e))?;
+    state.sip.publish(super::events::order_changed(
+        None,
+        &done.opened.order,
+        "create",
+        &principal.user,
+    ));
     let order = redaction::view_for(&done.opened.order, &actor)
         .map(|v| v.order)
         .ok_or_else(|| ApiError::NotFound("no such order".into()))?;

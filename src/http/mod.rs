@@ -6,6 +6,8 @@
 //! [`error::ApiError`]). Work orders ([`tickets`]), the knowledge base and
 //! supervision ([`knowledge`]), [`reports`] and accounts ([`users`]) sit on
 //! the `hotline-ticketing` store; [`openapi`] serves the generated document.
+//! [`events`] streams the live events over WebSocket, filtered per role by
+//! [`events_filter`].
 
 pub mod auth;
 mod callback_tasks;
@@ -13,6 +15,8 @@ pub(crate) mod calls;
 mod contact;
 pub mod drafts;
 pub mod error;
+pub mod events;
+pub mod events_filter;
 pub mod files;
 pub mod knowledge;
 pub mod openapi;
@@ -68,6 +72,9 @@ pub struct AppState {
     /// Survey campaign and callback calls: the dialer and the campaign's
     /// wake-up.
     pub outbound: crate::outbound::Outbound,
+    /// Becomes `true` when the server shuts down (live-event connections
+    /// close with 1001 "going away").
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole HTTP application.
@@ -77,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/login", post(auth::login))
         .route("/api/openapi.json", get(openapi::document))
+        .route("/api/events", get(events::events))
         .route("/api/agents", get(list_agents))
         .route("/api/agents/{id}/state", post(contact::set_state))
         .route("/api/queues", get(contact::list_queues))
@@ -201,6 +209,12 @@ struct ContactView {
 /// `GET /api/agents`: every configured seat with its live registrations.
 async fn list_agents(State(state): State<AppState>, principal: Principal) -> Json<Vec<AgentView>> {
     let _ = principal; // any signed-in role may read the seat list
+    Json(agent_views(&state).await)
+}
+
+/// Every configured seat with its live registrations and ACD state: the
+/// entries of `GET /api/agents` and of the live-event snapshot.
+async fn agent_views(state: &AppState) -> Vec<AgentView> {
     let bindings = state.sip.bindings().await;
     let mut acd: std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>> =
         state
@@ -221,7 +235,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
             })
             .collect();
     let now = SystemTime::now();
-    let agents = state
+    state
         .config
         .agents
         .iter()
@@ -246,8 +260,7 @@ async fn list_agents(State(state): State<AppState>, principal: Principal) -> Jso
                 acd: acd.remove(&a.id),
             }
         })
-        .collect();
-    Json(agents)
+        .collect()
 }
 
 /// The client's address, when the server runs with connect info (absent in

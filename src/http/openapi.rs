@@ -10,7 +10,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drafts, error, knowledge, reports, tickets, users};
+use super::{auth, drafts, error, events, knowledge, reports, tickets, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use super::{auth, drafts, error, knowledge, reports, tickets, users};
         knowledge::list_supervision,
         reports::report,
         drafts::list, drafts::get_one, drafts::to_order, drafts::no_order,
+        events::events,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -39,6 +40,7 @@ use super::{auth, drafts, error, knowledge, reports, tickets, users};
         (name = "reports", description = "Reports, §10 and §23"),
         (name = "drafts", description = "The record each answered call leaves, §15–§16.1"),
         (name = "users", description = "Database users, units, audit log"),
+        (name = "events", description = "Live events over WebSocket (protocol v1): agent, queue, call, order and supervision changes, filtered per role"),
     )
 )]
 pub struct ApiDoc;
@@ -82,6 +84,7 @@ mod tests {
             ("/api/reports/{name}", "get"),
             ("/api/users", "post"),
             ("/api/audit", "get"),
+            ("/api/events", "get"),
         ] {
             assert!(
                 paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -22,7 +22,7 @@ use axum::Json;
 use hotline_ticketing::lifecycle::{Command, CommandKind};
 use hotline_ticketing::order::OrderDetails;
 use hotline_ticketing::redaction::{self, OrderView};
-use hotline_ticketing::store::{self, OrderFilter};
+use hotline_ticketing::store::{self, Cursor, OrderFilter, PageStart};
 use hotline_ticketing::{Actor, DomainError, HistoryEntry, UnitId, UserId, WorkOrder};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -172,6 +172,12 @@ pub(super) async fn create(
             },
             other => other,
         })?;
+    state.sip.publish(super::events::order_changed(
+        None,
+        &order,
+        "create",
+        &principal.user,
+    ));
     Ok((StatusCode::CREATED, Json(view(&order, &actor)?)))
 }
 
@@ -205,9 +211,13 @@ pub(super) struct ListQuery {
     /// Page size, 1..=500 (50).
     #[serde(default = "default_limit")]
     limit: u32,
-    /// Rows to skip.
+    /// Rows to skip (slower the deeper; prefer `cursor`).
     #[serde(default)]
     offset: u64,
+    /// Where the page starts: the previous page's `next_cursor`. Every page
+    /// read this way is as fast as the first.
+    #[serde(default)]
+    cursor: Option<String>,
 }
 
 fn default_limit() -> u32 {
@@ -222,6 +232,8 @@ pub(super) struct TicketPage {
     offset: u64,
     /// Offset of the next page; absent on the last one.
     next_offset: Option<u64>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    next_cursor: Option<String>,
 }
 
 /// Parses a `from`/`to` bound: RFC 3339, or a local date (its start; with
@@ -257,7 +269,8 @@ const CATEGORIES: &[&str] = &[
     "praise",
 ];
 
-/// List orders the viewer may see, newest first.
+/// List orders the viewer may see, newest first (most overdue first with
+/// `overdue=true`). Page with `next_cursor` (or `offset`).
 #[utoipa::path(get, path = "/api/tickets", tag = "tickets", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, body = TicketPage), (status = 400, body = ErrorBody),
@@ -319,14 +332,26 @@ pub(super) async fn list(
         filter.created_to_ms = Some(parse_bound("to", t, &state, true)?);
     }
     filter.not_recused = Some(principal.user.clone());
-    // One more than asked tells whether there is a next page.
-    let mut orders = state
+    let start = match &q.cursor {
+        Some(_) if offset > 0 => {
+            return Err(ApiError::invalid(
+                "cursor",
+                "give either cursor or offset, not both",
+            ));
+        }
+        Some(c) => PageStart::After(
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::invalid("cursor", "not a cursor of this list"))?,
+        ),
+        None => PageStart::Offset(offset),
+    };
+    let page = state
         .tickets
-        .list_work_orders(&filter, limit + 1, offset)
+        .list_work_orders(&filter, limit, &start)
         .await
         .map_err(|e| ticket_error("listing orders", e))?;
-    let more = orders.len() > limit as usize;
-    orders.truncate(limit as usize);
+    let orders = page.orders;
+    let more = page.next.is_some();
     // A caller-number filter must not tell a unit whom it cannot see the
     // caller of (§29): such orders drop out of the match.
     let probing_caller = q.caller.is_some() && principal.role == Role::Unit;
@@ -339,7 +364,8 @@ pub(super) async fn list(
         items,
         limit,
         offset,
-        next_offset: more.then_some(offset + u64::from(limit)),
+        next_offset: (more && q.cursor.is_none()).then_some(offset + u64::from(limit)),
+        next_cursor: page.next.map(|c| c.encode()),
     }))
 }
 
@@ -465,7 +491,7 @@ pub(super) async fn step(
     let command: Command =
         parse_json(body.to_string().as_bytes()).map_err(|e| name_variant_field(e, &body))?;
     let actor = actor(&principal);
-    visible(&state, &actor, &number).await?;
+    let before = visible(&state, &actor, &number).await?;
     let t = state
         .tickets
         .apply_command(
@@ -479,6 +505,12 @@ pub(super) async fn step(
         )
         .await
         .map_err(|e| ticket_error("applying a step", e))?;
+    state.sip.publish(super::events::order_changed(
+        Some(&before),
+        &t.order,
+        kind.as_str(),
+        &principal.user,
+    ));
     // A survey job, a callback task, or closing the order's callback tasks.
     state
         .outbound

@@ -109,6 +109,11 @@ impl CallBook {
         self.records.get(&call)?.recording_id.clone()
     }
 
+    /// The agent of `call`: the one who answered, else the one rung last.
+    pub(super) fn agent_of(&self, call: CallId) -> Option<&str> {
+        self.records.get(&call)?.agent.as_deref()
+    }
+
     pub(super) fn active(&self) -> usize {
         self.records.len()
     }

@@ -54,6 +54,14 @@ pub struct SipHandle {
 /// format version). See [`SipHandle::subscribe`].
 pub type LiveEvent = Arc<serde_json::Value>;
 
+/// An event for the bus: `event` with the format version `"v": 1` added.
+pub(super) fn stamp(mut event: serde_json::Value) -> LiveEvent {
+    if let Some(m) = event.as_object_mut() {
+        m.insert("v".into(), 1.into());
+    }
+    Arc::new(event)
+}
+
 /// Events a slow subscriber may fall behind by before it loses some (it then
 /// gets `RecvError::Lagged` and should re-read the state).
 pub(super) const BUS_CAPACITY: usize = 1024;
@@ -65,6 +73,13 @@ impl SipHandle {
     /// the server never waits for a subscriber.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.bus.subscribe()
+    }
+
+    /// Puts an event of the HTTP side (`order_changed`,
+    /// `supervision_raised`) on the live bus, stamped `"v": 1`. `event` is a
+    /// JSON object with a `"type"`. Never waits; nobody listening is fine.
+    pub fn publish(&self, event: serde_json::Value) {
+        let _ = self.bus.send(stamp(event));
     }
 
     /// The live registrations; empty if the SIP core has stopped.

@@ -165,11 +165,8 @@ impl Core {
     }
 
     /// Puts an event on the live bus (nobody listening is fine).
-    fn emit(&self, mut event: serde_json::Value) {
-        if let Some(m) = event.as_object_mut() {
-            m.insert("v".into(), 1.into());
-        }
-        let _ = self.bus.send(Arc::new(event));
+    fn emit(&self, event: serde_json::Value) {
+        let _ = self.bus.send(super::handle::stamp(event));
     }
 
     /// ACD outputs: the live bus, metrics and logs.
@@ -226,7 +223,14 @@ impl Core {
 
     /// A call event for the contact centre (and the live bus).
     pub(super) fn hosting_event(&mut self, ev: &CallEvent) {
-        if let Some(v) = call_event_json(ev) {
+        if let Some(mut v) = call_event_json(ev) {
+            // The agent a call ended with (answered it, or was rung last), so
+            // a page that missed the ringing still learns the call is over.
+            if let CallEvent::Ended { call, .. } = ev {
+                if let Some(agent) = self.book.agent_of(*call) {
+                    v["agent"] = agent.into();
+                }
+            }
             self.emit(v);
         }
         if let Some(c) = self.centre.as_mut() {

@@ -30,7 +30,9 @@ use hotline_ticketing::lifecycle::Command;
 use hotline_ticketing::order::{
     Address, Caller, Category, Channel, ContactPreference, Links, OrderDetails, Outcome, Urgency,
 };
-use hotline_ticketing::store::{connect_pool, AuditEntry, Backend, OrderFilter, Store};
+use hotline_ticketing::store::{
+    connect_pool, AuditEntry, Backend, Cursor, OrderFilter, PageStart, Store,
+};
 use hotline_ticketing::supervision::SupervisionPolicy;
 use hotline_ticketing::topic::{TopicCode, TopicTree};
 use hotline_ticketing::{TicketRules, UnitId};
@@ -163,7 +165,7 @@ async fn flow(store: &Store, n: u64, workers: u64) -> f64 {
 /// A full order document for the bulk rows.
 async fn template(store: &Store) -> String {
     let o = store
-        .list_orders(&OrderFilter::default(), 1, 0)
+        .list_orders(&OrderFilter::default(), 1, &PageStart::default())
         .await
         .expect("template")
         .pop()
@@ -219,8 +221,8 @@ async fn bulk_load(store: &Store, backend: Backend, orders: u64, articles: u64) 
         from = to + 1;
     }
     pool.execute(
-        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
-         SELECT id, lead_unit, 'lead', created_at_ms, next_due_ms FROM orders WHERE id LIKE 'B%'",
+        "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms, state) \
+         SELECT id, lead_unit, 'lead', created_at_ms, next_due_ms, state FROM orders WHERE id LIKE 'B%'",
     )
     .await
     .expect("bulk units");
@@ -284,6 +286,10 @@ async fn bulk_load(store: &Store, backend: Backend, orders: u64, articles: u64) 
         .expect("article");
     }
     tx.commit().await.expect("commit");
+    store
+        .reindex_articles()
+        .await
+        .expect("index the articles' character pairs");
     pool.execute("ANALYZE").await.expect("analyze");
     println!(
         "  loaded {articles} articles in {:.1} s",
@@ -329,15 +335,35 @@ async fn latency(store: &Store, runs: u64) {
         let store = store.clone();
         async move {
             store
-                .list_work_orders(&f, 50, offset)
+                .list_work_orders(&f, 50, &PageStart::Offset(offset))
                 .await
                 .expect("list")
+                .orders
                 .len()
         }
     };
     time_it("list newest 50", runs, |_| list(OrderFilter::default(), 0)).await;
     time_it("list page 200 (offset 10 000)", runs, |_| {
         list(OrderFilter::default(), 10_000)
+    })
+    .await;
+    // The same page reached with the previous page's cursor.
+    let before = store
+        .list_orders(&OrderFilter::default(), 1, &PageStart::Offset(9_999))
+        .await
+        .expect("row 10 000");
+    let cursor = Cursor::after(before.last().expect("1M orders"), &OrderFilter::default());
+    time_it("list page 200 (cursor)", runs, |_| {
+        let store = store.clone();
+        let start = PageStart::After(cursor.clone());
+        async move {
+            store
+                .list_work_orders(&OrderFilter::default(), 50, &start)
+                .await
+                .expect("list")
+                .orders
+                .len()
+        }
     })
     .await;
     time_it("list state=dispatched", runs, |_| {

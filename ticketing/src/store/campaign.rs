@@ -19,7 +19,7 @@ use super::audit::AuditEntry;
 use super::callback_tasks::NewCallbackTask;
 use super::survey_jobs::{job_id, JobStatus, JobUpdate, SurveyJob};
 use super::tickets::ms;
-use super::{Error, OrderFilter, Result, Store};
+use super::{Error, OrderFilter, PageStart, Result, Store};
 use crate::actor::Actor;
 use crate::lifecycle::{Command, Effect, OrderState, Transition};
 use crate::order::WorkOrder;
@@ -186,17 +186,17 @@ impl Store {
                     .await?;
             }
         }
-        let mut offset = 0;
+        let filter = OrderFilter {
+            states: vec![
+                OrderState::Replied.as_str().to_owned(),
+                OrderState::CallbackPending.as_str().to_owned(),
+            ],
+            ..OrderFilter::default()
+        };
+        let mut start = PageStart::default();
         loop {
-            let filter = OrderFilter {
-                states: vec![
-                    OrderState::Replied.as_str().to_owned(),
-                    OrderState::CallbackPending.as_str().to_owned(),
-                ],
-                ..OrderFilter::default()
-            };
-            let page = self.list_work_orders(&filter, 500, offset).await?;
-            for o in &page {
+            let page = self.list_work_orders(&filter, 500, &start).await?;
+            for o in &page.orders {
                 if o.state == OrderState::CallbackPending {
                     if self.ensure_callback_task(o, now).await? {
                         r.tasks_created += 1;
@@ -211,10 +211,10 @@ impl Store {
                     r.jobs_created += 1;
                 }
             }
-            if page.len() < 500 {
-                break;
+            match page.next {
+                Some(cursor) => start = PageStart::After(cursor),
+                None => break,
             }
-            offset += 500;
         }
         Ok(r)
     }

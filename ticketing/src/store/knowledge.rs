@@ -194,7 +194,10 @@ impl Store {
 
     /// Full-text search over title and body; `published_only` hides pending
     /// and withdrawn articles (what agents see). Best matches first on
-    /// SQLite (FTS5 rank), newest first on PostgreSQL.
+    /// SQLite (FTS5 rank), newest first on PostgreSQL. Terms of three or more
+    /// characters use the trigram index on both engines, two-character terms
+    /// the character-pair index (`kb_pairs` on SQLite, an expression index
+    /// on PostgreSQL), one-character terms a scan.
     ///
     /// # Errors
     /// Database errors.
@@ -246,8 +249,31 @@ impl Store {
             }
             backend => {
                 let sqlite = backend == Backend::Sqlite;
-                let conds: Vec<String> =
+                let mut conds: Vec<String> =
                     terms.iter().map(|t| like(&mut binds, t, sqlite)).collect();
+                // SQLite: a two-character term is one pair of `kb_pairs`.
+                if sqlite {
+                    for t in terms.iter().filter(|t| t.chars().count() == 2) {
+                        binds.push(t.chars().map(|c| c.to_ascii_lowercase()).collect());
+                        conds.push(format!(
+                            "a.id IN (SELECT article_id FROM kb_pairs WHERE pair = ${})",
+                            binds.len()
+                        ));
+                    }
+                }
+                // PostgreSQL indexes the character pairs of every article
+                // (`kb_bigrams`, migration 20261125000010): a term of two or
+                // more characters needs all of its pairs, which is an index
+                // lookup; the ILIKE above confirms the substring.
+                if !sqlite {
+                    for t in terms.iter().filter(|t| t.chars().count() >= 2) {
+                        binds.push((*t).to_owned());
+                        conds.push(format!(
+                            "kb_bigrams(a.title || ' ' || a.body) @> kb_bigrams(${})",
+                            binds.len()
+                        ));
+                    }
+                }
                 format!(
                     "SELECT a.data, a.version FROM kb_articles a WHERE {}{status} \
                      ORDER BY a.updated_at_ms DESC LIMIT ${}",
@@ -262,6 +288,34 @@ impl Store {
         }
         let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(|r| article_of(r).map(|(a, _)| a)).collect()
+    }
+
+    /// Rebuilds the two-character search index of every article (SQLite;
+    /// PostgreSQL keeps its own up to date). For articles written to the
+    /// database by other means than this store, such as a bulk import.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn reindex_articles(&self) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM kb_pairs")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO kb_pairs (pair, article_id) \
+             WITH RECURSIVE pos (id, t, i) AS ( \
+                 SELECT id, lower(title || ' ' || body), 1 FROM kb_articles \
+                 UNION ALL SELECT id, t, i + 1 FROM pos WHERE i < length(t) - 1) \
+             SELECT substr(t, i, 2), id FROM pos \
+             WHERE substr(t, i, 2) NOT GLOB '*[' || char(9, 10, 13, 32) || ']*'",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Stores a gap report; `build` gets the new id.
@@ -374,6 +428,50 @@ async fn write_article(
     .bind(to_i64(a.id))
     .execute(&mut **tx)
     .await?;
+    if tx.backend_name().eq_ignore_ascii_case("sqlite") {
+        write_pairs(tx, a).await?;
+    }
+    Ok(())
+}
+
+/// The distinct character pairs of a text as the two-character search looks
+/// them up: ASCII letters lower-cased (as SQLite's `lower`), pairs with
+/// white space left out (search terms never contain any).
+pub(super) fn char_pairs(text: &str) -> std::collections::BTreeSet<String> {
+    let chars: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    chars
+        .windows(2)
+        .filter(|w| !w[0].is_whitespace() && !w[1].is_whitespace())
+        .map(|w| w.iter().collect())
+        .collect()
+}
+
+/// Replaces an article's rows in `kb_pairs` (SQLite's two-character index;
+/// PostgreSQL computes its own with an expression index).
+async fn write_pairs(tx: &mut sqlx::Transaction<'static, sqlx::Any>, a: &Article) -> Result<()> {
+    let id = to_i64(a.id);
+    sqlx::query("DELETE FROM kb_pairs WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let pairs: Vec<String> = char_pairs(&format!("{} {}", a.title, a.body))
+        .into_iter()
+        .collect();
+    // Several hundred rows per article: a few multi-row statements.
+    for chunk in pairs.chunks(400) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT OR IGNORE INTO kb_pairs (pair, article_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for pair in chunk {
+            q = q.bind(pair.as_str()).bind(id);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::audit::{self, AuditEntry};
-use super::{is_unique_violation, to_i64, Error, FailPoint, Result, Store};
+use super::{is_unique_violation, Error, FailPoint, Result, Store};
 
 /// The stored form of an order: the queryable columns and the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,25 +159,8 @@ pub struct HistoryRow {
     pub data: String,
 }
 
-/// Filters of the order list; `None` means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrderFilter {
-    pub states: Vec<String>,
-    /// Orders dispatched to this unit (lead or co-handling).
-    pub unit: Option<String>,
-    pub category: Option<String>,
-    /// Only orders past an open deadline at this instant (epoch ms).
-    pub overdue_at_ms: Option<i64>,
-    pub caller_number: Option<String>,
-    /// Created at or after (epoch ms).
-    pub created_from_ms: Option<i64>,
-    /// Created before (epoch ms).
-    pub created_to_ms: Option<i64>,
-    /// Leave out orders this user is recused from.
-    pub not_recused: Option<String>,
-}
-
-const ORDER_COLUMNS: &str = "id, version, state, channel, category, topic, district, lead_unit, \
+pub(super) const ORDER_COLUMNS: &str =
+    "id, version, state, channel, category, topic, district, lead_unit, \
     co_units, caller_number, confidential, call_id, created_by, created_at_ms, updated_at_ms, \
     sign_due_ms, signed_at_ms, respond_due_ms, responded_at_ms, complete_due_ms, completed_at_ms, \
     reply_due_ms, replied_at_ms, next_due_ms, extensions, returns, satisfaction, reception_score, \
@@ -199,7 +182,7 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn order_from_row(r: &AnyRow) -> Result<OrderRow> {
+pub(super) fn order_from_row(r: &AnyRow) -> Result<OrderRow> {
     let confidential: i64 = r.try_get("confidential")?;
     let co: String = r.try_get("co_units")?;
     let recused: String = r.try_get("recused")?;
@@ -287,14 +270,15 @@ async fn link_units(tx: &mut Transaction<'static, Any>, o: &OrderRow) -> Result<
         .map(|u| (u, "co"));
     for (unit, role) in lead.chain(co) {
         sqlx::query(
-            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO order_units (order_id, unit_id, role, created_at_ms, next_due_ms, state) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&o.id)
         .bind(unit)
         .bind(role)
         .bind(o.created_at_ms)
         .bind(o.next_due_ms)
+        .bind(&o.state)
         .execute(&mut **tx)
         .await?;
     }
@@ -467,109 +451,6 @@ impl Store {
         row.as_ref().map(order_from_row).transpose()
     }
 
-    /// A page of orders matching `filter`, newest first.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn list_orders(
-        &self,
-        filter: &OrderFilter,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<OrderRow>> {
-        // The page is chosen on the narrow columns first and only its rows'
-        // documents are read: skipped rows (OFFSET) never load `data`. A unit
-        // filter walks that unit's links newest first (`order_units` carries
-        // the creation time), so it stops at the page instead of sorting all
-        // of the unit's orders.
-        let mut args: Vec<Arg> = Vec::new();
-        let next = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
-        // A unit's list walks its links newest first; a unit's overdue list
-        // is a range of its links' deadlines; a caller filter is selective on
-        // its own index and takes the unit as a membership test.
-        let mut overdue_done = false;
-        let (mut sql, order_by) = match &filter.unit {
-            Some(unit) if filter.caller_number.is_some() => {
-                let p = next(&mut args, Arg::Text(unit.clone()));
-                (
-                    format!(
-                        "SELECT o.id FROM orders o WHERE o.id IN \
-                         (SELECT order_id FROM order_units WHERE unit_id = {p})"
-                    ),
-                    "o.created_at_ms DESC, o.id DESC",
-                )
-            }
-            Some(unit) => {
-                let p = next(&mut args, Arg::Text(unit.clone()));
-                let mut sql = format!(
-                    "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
-                     WHERE u.unit_id = {p}"
-                );
-                if let Some(at) = filter.overdue_at_ms {
-                    let q = next(&mut args, Arg::Int(at));
-                    sql.push_str(&format!(" AND u.next_due_ms < {q}"));
-                    overdue_done = true;
-                }
-                (sql, "u.created_at_ms DESC, u.order_id DESC")
-            }
-            None => (
-                String::from("SELECT o.id FROM orders o WHERE 1 = 1"),
-                "o.created_at_ms DESC, o.id DESC",
-            ),
-        };
-        if !filter.states.is_empty() {
-            let ps: Vec<String> = filter
-                .states
-                .iter()
-                .map(|s| next(&mut args, Arg::Text(s.clone())))
-                .collect();
-            sql.push_str(&format!(" AND o.state IN ({})", ps.join(", ")));
-        }
-        if let Some(c) = &filter.category {
-            let p = next(&mut args, Arg::Text(c.clone()));
-            sql.push_str(&format!(" AND o.category = {p}"));
-        }
-        if let Some(at) = filter.overdue_at_ms.filter(|_| !overdue_done) {
-            let p = next(&mut args, Arg::Int(at));
-            sql.push_str(&format!(" AND o.next_due_ms < {p}"));
-        }
-        if let Some(n) = &filter.caller_number {
-            let p = next(&mut args, Arg::Text(n.clone()));
-            sql.push_str(&format!(" AND o.caller_number = {p}"));
-        }
-        if let Some(t) = filter.created_from_ms {
-            let p = next(&mut args, Arg::Int(t));
-            sql.push_str(&format!(" AND o.created_at_ms >= {p}"));
-        }
-        if let Some(t) = filter.created_to_ms {
-            let p = next(&mut args, Arg::Int(t));
-            sql.push_str(&format!(" AND o.created_at_ms < {p}"));
-        }
-        if let Some(u) = &filter.not_recused {
-            let p = next(&mut args, Arg::Text(format!("%,{u},%")));
-            sql.push_str(&format!(" AND o.recused NOT LIKE {p}"));
-        }
-        let pl = next(&mut args, Arg::Int(i64::from(limit)));
-        let po = next(&mut args, Arg::Int(to_i64(offset)));
-        sql.push_str(&format!(" ORDER BY {order_by} LIMIT {pl} OFFSET {po}"));
-        let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({sql}) \
-             ORDER BY created_at_ms DESC, id DESC"
-        );
-        let mut q = sqlx::query(&sql);
-        for a in &args {
-            q = match a {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(order_from_row).collect()
-    }
-
     /// An order's history, oldest first.
     ///
     /// # Errors
@@ -601,10 +482,4 @@ impl Store {
         .await?;
         rows.iter().map(order_from_row).collect()
     }
-}
-
-/// A bind value of a dynamically built query.
-enum Arg {
-    Text(String),
-    Int(i64),
 }

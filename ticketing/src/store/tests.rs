@@ -141,7 +141,7 @@ async fn scenario(store: Store) {
     };
     for unit in ["water", "roads"] {
         let l = store
-            .list_orders(&by_unit(unit), 10, 0)
+            .list_orders(&by_unit(unit), 10, &PageStart::default())
             .await
             .expect("list");
         assert_eq!(
@@ -155,7 +155,7 @@ async fn scenario(store: Store) {
     };
     assert_eq!(
         store
-            .list_orders(&overdue, 10, 0)
+            .list_orders(&overdue, 10, &PageStart::default())
             .await
             .expect("list")
             .len(),
@@ -169,14 +169,14 @@ async fn scenario(store: Store) {
     };
     assert_eq!(
         store
-            .list_orders(&unit_overdue(6_000), 10, 0)
+            .list_orders(&unit_overdue(6_000), 10, &PageStart::default())
             .await
             .expect("list")
             .len(),
         1
     );
     assert!(store
-        .list_orders(&unit_overdue(4_000), 10, 0)
+        .list_orders(&unit_overdue(4_000), 10, &PageStart::default())
         .await
         .expect("list")
         .is_empty());
@@ -185,7 +185,7 @@ async fn scenario(store: Store) {
         ..OrderFilter::default()
     };
     assert!(store
-        .list_orders(&early, 10, 0)
+        .list_orders(&early, 10, &PageStart::default())
         .await
         .expect("list")
         .is_empty());
@@ -193,7 +193,10 @@ async fn scenario(store: Store) {
         states: vec!["received".into()],
         ..OrderFilter::default()
     };
-    let l = store.list_orders(&received, 10, 0).await.expect("list");
+    let l = store
+        .list_orders(&received, 10, &PageStart::default())
+        .await
+        .expect("list");
     assert_eq!(
         l.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
         [b.id.as_str()]
@@ -414,6 +417,30 @@ async fn knowledge(store: Store) {
         titles(store.search_articles("医保", true, 10).await.expect("s")),
         ["医保报销"]
     );
+    // Two-character terms only (the character-pair index), also after the
+    // index is rebuilt from the stored articles; a pair spread over two
+    // words of the text ("保 报" is not "保报") does not match.
+    for _ in 0..2 {
+        assert_eq!(
+            titles(
+                store
+                    .search_articles("医保 报销", true, 10)
+                    .await
+                    .expect("s")
+            ),
+            ["医保报销"]
+        );
+        assert_eq!(
+            titles(store.search_articles("社保", true, 10).await.expect("s")),
+            ["社保卡补办"]
+        );
+        assert!(store
+            .search_articles("销门", true, 10)
+            .await
+            .expect("s")
+            .is_empty());
+        store.reindex_articles().await.expect("reindex");
+    }
     assert_eq!(
         titles(
             store
@@ -497,5 +524,121 @@ async fn knowledge_search_on_sqlite() {
 async fn knowledge_search_on_postgres() {
     if let Some(store) = testdb::postgres("kb").await {
         knowledge(store).await;
+    }
+}
+
+/// Keyset paging walks every list (newest first; most overdue first for
+/// late lists; with and without a unit) in the same order as one big page,
+/// ties on the sort key included, and never repeats or skips an order.
+async fn paging(store: Store) {
+    // (created_at_ms, next_due_ms, lead unit): ties on both keys.
+    let spec: [(i64, Option<i64>, &str); 9] = [
+        (1_000, Some(5_000), "water"),
+        (1_000, Some(5_000), "water"),
+        (1_000, Some(4_000), "roads"),
+        (2_000, None, "water"),
+        (2_000, Some(9_000), "water"),
+        (3_000, Some(4_000), "water"),
+        (4_000, Some(20_000), "water"),
+        (4_000, Some(1_000), "roads"),
+        (5_000, Some(5_000), "water"),
+    ];
+    for (created, due, unit) in spec {
+        store
+            .insert_order("20261125", &who(created), |seq| {
+                let id = format!("MM20261125{seq:06}");
+                let mut order = row(&id, 1, "dispatched");
+                order.created_at_ms = created;
+                order.next_due_ms = due;
+                order.lead_unit = Some(unit.into());
+                Ok::<_, std::convert::Infallible>(NewOrder {
+                    order,
+                    history: vec![hist(&id, 1, None, "dispatched")],
+                    draft: None,
+                })
+            })
+            .await
+            .expect("insert")
+            .expect("build");
+    }
+    let lists = [
+        (OrderFilter::default(), 9),
+        (
+            OrderFilter {
+                unit: Some("water".into()),
+                ..OrderFilter::default()
+            },
+            7,
+        ),
+        (
+            OrderFilter {
+                overdue_at_ms: Some(10_000),
+                ..OrderFilter::default()
+            },
+            7,
+        ),
+        (
+            OrderFilter {
+                unit: Some("water".into()),
+                overdue_at_ms: Some(10_000),
+                ..OrderFilter::default()
+            },
+            5,
+        ),
+    ];
+    for (filter, expected_len) in lists {
+        let rows = store
+            .list_orders(&filter, 100, &PageStart::default())
+            .await
+            .expect("list");
+        let ids: Vec<&str> = rows.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids.len(), expected_len, "{filter:?}");
+        // The order the list promises.
+        for w in rows.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if filter.overdue_at_ms.is_some() {
+                assert!(
+                    (a.next_due_ms, &a.id) < (b.next_due_ms, &b.id),
+                    "most overdue first: {ids:?}"
+                );
+            } else {
+                assert!(
+                    (a.created_at_ms, &a.id) > (b.created_at_ms, &b.id),
+                    "newest first: {ids:?}"
+                );
+            }
+        }
+        // Page by two with the cursor, through its text form.
+        let mut walked: Vec<String> = Vec::new();
+        let mut start = PageStart::default();
+        loop {
+            let page = store.list_orders(&filter, 2, &start).await.expect("page");
+            assert!(page.len() <= 2);
+            walked.extend(page.iter().map(|o| o.id.clone()));
+            let Some(last) = page.last() else { break };
+            let cursor = Cursor::after(last, &filter);
+            start = PageStart::After(Cursor::decode(&cursor.encode()).expect("cursor"));
+        }
+        assert_eq!(walked, ids, "{filter:?}");
+        // Offset paging agrees.
+        let third = store
+            .list_orders(&filter, 2, &PageStart::Offset(4))
+            .await
+            .expect("offset page");
+        let got: Vec<&str> = third.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(got, ids[4..ids.len().min(6)], "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn keyset_paging_on_sqlite() {
+    let (store, _dir) = testdb::sqlite().await;
+    paging(store).await;
+}
+
+#[tokio::test]
+async fn keyset_paging_on_postgres() {
+    if let Some(store) = testdb::postgres("store_paging").await {
+        paging(store).await;
     }
 }

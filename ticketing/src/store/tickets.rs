@@ -9,7 +9,8 @@
 use time::OffsetDateTime;
 
 use super::audit::AuditEntry;
-use super::orders::{HistoryRow, OrderFilter, OrderRow};
+use super::order_list::{Cursor, OrderFilter, PageStart};
+use super::orders::{HistoryRow, OrderRow};
 use super::{Error, Result, Store};
 use crate::actor::Actor;
 use crate::error::DomainError;
@@ -171,6 +172,14 @@ pub(super) fn day_key(rules: &TicketRules, now: OffsetDateTime) -> (time::Date, 
     (day, key)
 }
 
+/// One page of the order list.
+#[derive(Debug, Clone)]
+pub struct OrderPage {
+    pub orders: Vec<WorkOrder>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
 impl Store {
     /// Opens an order from `details` (validated against the rules' topic
     /// tree), numbered with the next sequence of its local day.
@@ -256,7 +265,9 @@ impl Store {
         Ok(transition)
     }
 
-    /// A page of orders, newest first.
+    /// A page of at most `limit` orders matching `filter` (newest first;
+    /// most overdue first for a late list) from `start`, with the cursor of
+    /// the next page when there is one.
     ///
     /// # Errors
     /// [`Error::Corrupt`], database errors.
@@ -264,13 +275,21 @@ impl Store {
         &self,
         filter: &OrderFilter,
         limit: u32,
-        offset: u64,
-    ) -> Result<Vec<WorkOrder>> {
-        self.list_orders(filter, limit, offset)
-            .await?
-            .iter()
-            .map(parse_order)
-            .collect()
+        start: &PageStart,
+    ) -> Result<OrderPage> {
+        // One more than asked tells whether there is a next page.
+        let mut rows = self
+            .list_orders(filter, limit.saturating_add(1), start)
+            .await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last().map(|r| Cursor::after(r, filter))
+        } else {
+            None
+        };
+        let orders = rows.iter().map(parse_order).collect::<Result<_>>()?;
+        Ok(OrderPage { orders, next })
     }
 
     /// An order's history, oldest first.
