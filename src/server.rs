@@ -112,10 +112,12 @@ pub async fn start_with_dialer<D: Dialer>(
         shutdown_rx.clone(),
     )));
     if config.survey.enabled {
+        let bus = sip.handle.clone();
         tasks.push(tokio::spawn(crate::outbound::campaign::run(
             outbound,
             tickets.clone(),
             rules.clone(),
+            Arc::new(move |event| bus.publish(event)),
             shutdown_rx.clone(),
         )));
     }

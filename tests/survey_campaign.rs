@@ -584,10 +584,13 @@ async fn the_campaign_respects_both_concurrency_limits() {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let started = std::time::Instant::now();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
     let driver = tokio::spawn(hotline::outbound::campaign::run(
         outbound,
         store.clone(),
         rules.clone(),
+        Arc::new(move |e: Value| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e)),
         stopped,
     ));
     let mut rated = 0;
@@ -638,6 +641,13 @@ async fn the_campaign_respects_both_concurrency_limits() {
         jobs.iter().all(|j| j.attempts == 1),
         "refusals never counted"
     );
+    // Every rating was announced on the live bus.
+    let events = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(events.len(), ORDERS);
+    assert!(events.iter().all(|e| e["type"] == "order_changed"
+        && e["action"] == "record_survey"
+        && e["state"] == "surveyed"
+        && e["by"] == "survey-robot"));
     eprintln!(
         "campaign: {ORDERS} surveys in {:.2} s ({:.0} calls/s), max {} calls up (trunk limit 12), \
          max {} attempted at once (campaign limit 30), {} refusals retried",

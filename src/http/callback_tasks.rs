@@ -314,6 +314,12 @@ async fn finish_task(
                 }
                 other => db("recording a callback", other),
             })?;
+        state.sip.publish(super::events::order_changed(
+            None,
+            &t.order,
+            "record_callback",
+            &p.user,
+        ));
         // Closes the task with the cause and notes, and wakes the campaign.
         state
             .outbound

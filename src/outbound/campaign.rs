@@ -3,7 +3,8 @@
 //! scheduler and claims the jobs), places each through the [`DynDialer`] in
 //! its own task, reports each outcome (`Store::finish_survey_call`), and
 //! sleeps until the scheduler's next wake-up, a call ending, a new job
-//! ([`Outbound::wake`]) or shutdown.
+//! ([`Outbound::wake`]) or shutdown. Orders it rates or closes are announced
+//! on the live event bus like any step (`order_changed`, by `survey-robot`).
 //!
 //! The concurrency limit is the scheduler's (`[survey] concurrent_calls`
 //! minus the calls in flight); the trunk's own limits come back as
@@ -16,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotline_ticketing::store::{Store, SurveyJob};
+use hotline_ticketing::store::{JobStatus, Store, SurveyJob, SURVEY_ROBOT};
 use hotline_ticketing::survey_schedule::AttemptOutcome;
 use hotline_ticketing::TicketRules;
 use time::OffsetDateTime;
@@ -60,12 +61,16 @@ fn until(wake_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Duration {
     })
 }
 
+/// Where the campaign announces the orders it changed (the live event bus).
+pub type Publish = Arc<dyn Fn(serde_json::Value) + Send + Sync>;
+
 /// Places one claimed job's call and records how it ended; whether the
 /// trunk had no room for it.
 async fn place(
     outbound: Outbound,
     tickets: Store,
     rules: Arc<TicketRules>,
+    publish: Publish,
     job: SurveyJob,
 ) -> bool {
     let call = SurveyCall {
@@ -82,10 +87,25 @@ async fn place(
         .finish_survey_call(outbound.campaign(&rules), &job, attempt, call_id, now)
         .await
     {
-        Ok(status) => tracing::info!(
-            job = %job.id, outcome = attempt.as_str(), status = status.as_str(),
-            "survey call ended"
-        ),
+        Ok(status) => {
+            tracing::info!(
+                job = %job.id, outcome = attempt.as_str(), status = status.as_str(),
+                "survey call ended"
+            );
+            let action = match status {
+                JobStatus::Rated => "record_survey",
+                JobStatus::Unreachable => "close",
+                _ => return attempt == AttemptOutcome::NotPlaced,
+            };
+            if let Ok(Some(order)) = tickets.get_order(&job.order_id).await {
+                publish(crate::http::events::order_changed(
+                    None,
+                    &order,
+                    action,
+                    SURVEY_ROBOT,
+                ));
+            }
+        }
         Err(e) => tracing::error!(
             job = %job.id,
             "recording a survey call's outcome failed (resolved at next start): {e}"
@@ -99,6 +119,7 @@ pub async fn run(
     outbound: Outbound,
     tickets: Store,
     rules: Arc<TicketRules>,
+    publish: Publish,
     mut shutdown: watch::Receiver<bool>,
 ) {
     match tickets
@@ -137,8 +158,9 @@ pub async fn run(
                         in_flight += 1;
                         let done = done_tx.clone();
                         let (o, t, r) = (outbound.clone(), tickets.clone(), rules.clone());
+                        let p = publish.clone();
                         tokio::spawn(async move {
-                            let refused = place(o, t, r, job).await;
+                            let refused = place(o, t, r, p, job).await;
                             let _ = done.send(refused);
                         });
                     }
