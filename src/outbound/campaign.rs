@@ -12,7 +12,8 @@
 //! and pauses new calls until a call ends normally or 2 s have passed. At start
 //! the driver runs `Store::recover_survey_campaign` first: calls a crash cut
 //! off count as attempts and are retried later, never at once. Calls still
-//! running at shutdown are abandoned the same way.
+//! running at shutdown are abandoned the same way. Every 10 minutes it also
+//! reconciles: orders left without their job or task get one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,9 @@ use crate::dialing::{SurveyCall, SurveyCallOutcome};
 
 /// Back-off after a database error.
 const ERROR_BACKOFF: Duration = Duration::from_secs(30);
+/// How often orders waiting for a job or task without one are looked for
+/// (a failure right after an order step); also done at start.
+const RECONCILE_INTERVAL: Duration = Duration::from_secs(600);
 /// Pause after the trunk had no room for a call.
 const NOT_PLACED_PAUSE: Duration = Duration::from_secs(2);
 /// Longest sleep without looking (a clock change, a job added by hand).
@@ -143,8 +147,22 @@ pub async fn run(
     // room again) or the pause is over: otherwise every due job would be
     // claimed and given back in turn.
     let mut paused_until: Option<tokio::time::Instant> = None;
+    let mut reconciled = tokio::time::Instant::now();
     loop {
         let now = OffsetDateTime::now_utc();
+        if reconciled.elapsed() >= RECONCILE_INTERVAL {
+            reconciled = tokio::time::Instant::now();
+            match tickets
+                .reconcile_survey_campaign(outbound.campaign(&rules), now)
+                .await
+            {
+                Ok(r) if r != Default::default() => {
+                    tracing::warn!(?r, "survey campaign reconciled missing jobs or tasks");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("survey campaign reconciliation failed: {e}"),
+            }
+        }
         let paused = paused_until.filter(|t| *t > tokio::time::Instant::now());
         let sleep = if let Some(t) = paused {
             t.saturating_duration_since(tokio::time::Instant::now())

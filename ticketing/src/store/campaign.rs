@@ -148,8 +148,8 @@ impl Store {
         .await
     }
 
-    /// Start-up: resolves jobs a crash left mid-call and gives a job or a
-    /// task to orders waiting for one without it.
+    /// Start-up: resolves jobs a crash left mid-call, then
+    /// [`Store::reconcile_survey_campaign`].
     ///
     /// # Errors
     /// Database errors, [`Error::Corrupt`].
@@ -158,12 +158,30 @@ impl Store {
         c: Campaign<'_>,
         now: OffsetDateTime,
     ) -> Result<Recovery> {
-        let mut r = Recovery::default();
+        let mut interrupted = 0;
         for job in self.calling_survey_jobs().await? {
             self.finish_survey_call(c, &job, AttemptOutcome::Interrupted, None, now)
                 .await?;
-            r.interrupted += 1;
+            interrupted += 1;
         }
+        let mut r = self.reconcile_survey_campaign(c, now).await?;
+        r.interrupted = interrupted;
+        Ok(r)
+    }
+
+    /// Gives a job or a task to orders waiting for one without it, and
+    /// closes tasks whose callback is recorded (what a failure right after an
+    /// order step leaves undone). Safe while calls are under way; the driver
+    /// runs it periodically.
+    ///
+    /// # Errors
+    /// Database errors, [`Error::Corrupt`].
+    pub async fn reconcile_survey_campaign(
+        &self,
+        c: Campaign<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Recovery> {
+        let mut r = Recovery::default();
         // Tasks whose callback was recorded but not closed (a failure right
         // after the order step).
         for order in self.orders_with_open_callback_tasks().await? {
