@@ -88,6 +88,7 @@ mod env;
 mod ivr;
 mod queues;
 mod sections;
+mod survey;
 mod tickets;
 mod trunk;
 mod validate;
@@ -96,7 +97,7 @@ pub use env::{
     process_env, ENV_DATABASE_URL, ENV_DATA_DIR, ENV_HTTP_LISTEN, ENV_SIP_LISTEN, ENV_VARS,
 };
 pub use ivr::{
-    split_prompt, IvrConfig, IvrNode, SurveyConfig, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
+    split_prompt, IvrConfig, IvrNode, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
     DEFAULT_INTER_DIGIT_TIMEOUT_S, DEFAULT_MAX_DIGITS, DEFAULT_RETRIES,
 };
 pub use queues::{
@@ -106,6 +107,7 @@ pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
     PortRange, Role, Routing, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
+pub use survey::SurveyConfig;
 pub use tickets::{
     CalendarConfig, CalendarDate, CompletionDaysConfig, DateSpan, HourBasis, TicketsConfig,
     TopicConfig, UtcOffset, Weekday as CalendarWeekday,
