@@ -39,10 +39,10 @@ pub struct Server {
 /// `[sip] listen` or `[http] listen` picks free ports (the tests do this); the
 /// bound addresses are in the returned [`Server`].
 pub async fn start(config: Config) -> anyhow::Result<Server> {
-    // The SIP core places outbound calls once it implements `Dialer`
-    // (trunk work); until then surveys wait ("not placed") and callbacks
-    // fail with a clear reason.
-    start_with_dialer(config, |_sip: &sip_io::SipHandle| crate::outbound::NoDialer).await
+    // The SIP core places the outbound calls through `[trunk.outbound]`;
+    // without a trunk, survey calls are "not placed" (they wait) and
+    // callbacks fail with a clear reason.
+    start_with_dialer(config, sip_io::SipHandle::clone).await
 }
 
 /// [`start`] with the dialer of outbound calls (survey campaign, callback

@@ -72,8 +72,10 @@ impl TestServer {
     }
 
     /// Starts with the test configuration after `tweak` edits it.
+    /// Outbound calls go through the SIP core (and `[trunk.outbound]`, when
+    /// `tweak` sets one), as in production.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        Self::start_with_dialer(tweak, hotline::outbound::NoDialer).await
+        Self::start_making_dialer(tweak, hotline::sip_io::SipHandle::clone).await
     }
 
     /// Starts with the test configuration after `tweak` edits it, placing
@@ -82,6 +84,13 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
         dialer: D,
     ) -> TestServer {
+        Self::start_making_dialer(tweak, |_| dialer).await
+    }
+
+    async fn start_making_dialer<D: Dialer>(
+        tweak: impl FnOnce(&mut Config),
+        dialer: impl FnOnce(&hotline::sip_io::SipHandle) -> D,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config =
             Config::from_toml(&config_toml(data_dir.path())).expect("test config parses");
@@ -89,7 +98,7 @@ impl TestServer {
         if let Err(errors) = config.validate() {
             panic!("test config invalid: {errors:?}");
         }
-        let server = hotline::server::start_with_dialer(config.clone(), |_| dialer)
+        let server = hotline::server::start_with_dialer(config.clone(), dialer)
             .await
             .expect("server starts");
         TestServer {
