@@ -58,6 +58,9 @@ goodbye|感谢您的来电，再见。|多謝您嘅來電，再見。
 survey|请对本次服务进行评价：非常满意请按一，满意请按二，基本满意请按三，不满意请按四，非常不满意请按五。|請對今次服務作出評價：非常滿意請按一，滿意請按二，基本滿意請按三，不滿意請按四，非常不滿意請按五。
 survey-retry|对不起，您的输入无效。|對唔住，您嘅輸入無效。
 survey-thanks|感谢您的评价，再见。|多謝您嘅評價，再見。
+# --- outbound survey call opening (built in): prefix, request number digit by digit, suffix
+survey-intro-prefix|您好，这里是一二三四五政务服务便民热线，就您的诉求，编号|您好，呢度係一二三四五政務服務便民熱線，就您嘅訴求，編號
+survey-intro-suffix|，对办理结果进行回访。|，對辦理結果進行回訪。
 # --- queue announcements (built in)
 queue-position-prefix|您前面还有|您前面仲有
 queue-position-suffix|位在等候。|位喺度等候。

@@ -15,6 +15,7 @@ pub mod http;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod server;
 pub mod sip_io;
 pub mod ticket_rules;

@@ -90,6 +90,21 @@ const HELP: &[(&str, &str, &str)] = &[
     ),
     ("hotline_calls_active", "gauge", "Calls in progress."),
     (
+        "hotline_outbound_calls_total",
+        "counter",
+        "Outbound calls placed through the trunk (surveys, callbacks).",
+    ),
+    (
+        "hotline_outbound_calls_active",
+        "gauge",
+        "Outbound calls up now (held against [trunk.outbound] max_concurrent).",
+    ),
+    (
+        "hotline_outbound_calls_peak",
+        "gauge",
+        "The most outbound calls that were up at the same time since start.",
+    ),
+    (
         "hotline_media_errors_total",
         "counter",
         "Media sockets that could not be opened or driven (the call was ended).",

@@ -11,8 +11,10 @@ use hotline_config::Config;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::dialing::Dialer;
 use crate::http::{self, auth::SessionStore, AppState};
 use crate::metrics::Metrics;
+use crate::outbound::{Outbound, OutboundSettings};
 use crate::sip_io;
 use hotline_recordings::CallStore;
 use hotline_ticketing::store::{Backend, Store as TicketStore};
@@ -37,6 +39,18 @@ pub struct Server {
 /// `[sip] listen` or `[http] listen` picks free ports (the tests do this); the
 /// bound addresses are in the returned [`Server`].
 pub async fn start(config: Config) -> anyhow::Result<Server> {
+    // The SIP core places the outbound calls through `[trunk.outbound]`;
+    // without a trunk, survey calls are "not placed" (they wait) and
+    // callbacks fail with a clear reason.
+    start_with_dialer(config, sip_io::SipHandle::clone).await
+}
+
+/// [`start`] with the dialer of outbound calls (survey campaign, callback
+/// tasks) made from the SIP core's handle; tests pass a fake.
+pub async fn start_with_dialer<D: Dialer>(
+    config: Config,
+    dialer: impl FnOnce(&sip_io::SipHandle) -> D,
+) -> anyhow::Result<Server> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -61,7 +75,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding HTTP on {}", config.http.listen))?;
     let http_addr = listener.local_addr()?;
+    let outbound = Outbound::new(dialer(&sip.handle), OutboundSettings::from_config(&config));
     let state = AppState {
+        outbound: outbound.clone(),
         config: config.clone(),
         metrics: metrics.clone(),
         sip: sip.handle.clone(),
@@ -95,6 +111,16 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         sip.handle.clone(),
         shutdown_rx.clone(),
     )));
+    if config.survey.enabled {
+        let bus = sip.handle.clone();
+        tasks.push(tokio::spawn(crate::outbound::campaign::run(
+            outbound,
+            tickets.clone(),
+            rules.clone(),
+            Arc::new(move |event| bus.publish(event)),
+            shutdown_rx.clone(),
+        )));
+    }
     Ok(Server {
         sip_addr: sip.local_addr,
         http_addr,

@@ -297,8 +297,18 @@ async fn reports_and_supervision(db: Db) {
     assert_eq!(r.body[0]["satisfied"], 1);
     assert_eq!(r.body[0]["satisfied_rate"], 1.0);
     assert_eq!(r.body[0]["mean_score"], 2.0);
+    assert_eq!(r.body[0]["stage"], "handling");
+    assert_eq!(
+        r.body.as_array().map(Vec::len),
+        Some(1),
+        "no reception surveys"
+    );
+    // Per agent: the handling score counts for the agent who took the order.
     let r = get("satisfaction-by-agent").await;
-    assert_eq!(r.body, json!([]));
+    assert_eq!(r.body[0]["agent"], "1001");
+    assert_eq!(r.body[0]["stage"], "handling");
+    assert_eq!(r.body[0]["surveys"], 1);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1));
     let r = api.get(&sup, "/api/reports/hot-topics?top=1").await;
     assert_eq!(
         r.body,

@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestServer;
-use hotline_recordings::{reason, CallStore, Cdr, HangupBy, RecordingRow};
+use hotline_recordings::{direction, reason, CallStore, Cdr, HangupBy, RecordingRow};
 use serde_json::{json, Value};
 
 async fn get(server: &TestServer, token: &str, path: &str) -> (u16, Value) {
@@ -124,7 +124,7 @@ async fn pages_topics_recording_search_and_calls_per_hour() {
     let (status, _) = get(&server, &agent, "/api/recordings?agent=1001").await;
     assert_eq!(status, 403, "recordings are for supervisors");
 
-    // Calls per local hour (+08:00): two at 10:xx on the 2nd, one at 10:xx
+    // Calls to the hotline per local hour (+08:00): two at 10:xx on the 2nd, one at 10:xx
     // on the 4th, one at 23:xx local on the 3rd (15:xx UTC).
     let cdr = |id: &str, at: time::OffsetDateTime| Cdr {
         call_id: id.into(),
@@ -137,6 +137,8 @@ async fn pages_topics_recording_search_and_calls_per_hour() {
         hangup_by: HangupBy::Caller,
         reason: reason::NORMAL.into(),
         recording_id: None,
+        direction: direction::INBOUND.into(),
+        purpose: None,
     };
     for (id, at) in [
         ("c1", day1),
@@ -146,6 +148,11 @@ async fn pages_topics_recording_search_and_calls_per_hour() {
     ] {
         calls.insert_cdr(&cdr(id, at)).await.expect("cdr");
     }
+    // A survey call the server placed is not a call to the hotline.
+    let mut outbound = cdr("o1", day1);
+    outbound.direction = direction::OUTBOUND.into();
+    outbound.purpose = Some("survey".into());
+    calls.insert_cdr(&outbound).await.expect("cdr");
     let (status, body) = get(
         &server,
         &sup,

@@ -40,10 +40,10 @@ pub const DEFAULT_RETRIES: u8 = 2;
 
 /// Bounds of the collection settings: a caller needs a few seconds, but a
 /// silent line must not hold the IVR for minutes.
-const FIRST_DIGIT_TIMEOUT_S: std::ops::RangeInclusive<u64> = 1..=60;
+pub(crate) const FIRST_DIGIT_TIMEOUT_S: std::ops::RangeInclusive<u64> = 1..=60;
 const INTER_DIGIT_TIMEOUT_S: std::ops::RangeInclusive<u64> = 1..=30;
 const MAX_DIGITS: std::ops::RangeInclusive<u8> = 1..=32;
-const MAX_RETRIES: u8 = 5;
+pub(crate) const MAX_RETRIES: u8 = 5;
 
 /// `[ivr]`: the voice menus.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,47 +257,6 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
         Err(_) => Err(de::Error::custom(
             "expected a prompt name or a list of prompt names",
         )),
-    }
-}
-
-// ---------------------------------------------------------------------------
-// [survey]
-
-/// `[survey]`: satisfaction surveys (§18–§22).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SurveyConfig {
-    /// Whether surveys are run at all.
-    pub enabled: bool,
-    /// Local time window in which outbound (handling-stage) survey calls may
-    /// be placed.
-    pub calling_hours: TimeWindow,
-    /// The question: "press 1 for very satisfied … 5 for very dissatisfied".
-    pub prompt: String,
-    /// Played before the question is asked again after a wrong or missing key.
-    pub retry_prompt: String,
-    /// Played once a rating is recorded (or given up on), before hanging up.
-    pub thanks_prompt: String,
-    /// Seconds to wait for the key after the question.
-    pub timeout_s: u64,
-    /// Times the question is repeated after a wrong or missing key (§19: one).
-    pub retries: u8,
-}
-
-impl Default for SurveyConfig {
-    fn default() -> Self {
-        SurveyConfig {
-            enabled: false,
-            calling_hours: TimeWindow {
-                start_min: 9 * 60,
-                end_min: 20 * 60,
-            },
-            prompt: "survey".to_owned(),
-            retry_prompt: "survey-retry".to_owned(),
-            thanks_prompt: "survey-thanks".to_owned(),
-            timeout_s: 8,
-            retries: 1,
-        }
     }
 }
 
@@ -540,7 +499,7 @@ impl Config {
     }
 
     /// A prompt reference: `name` or `language/name`, names being file stems.
-    fn check_prompt(&self, r: &mut Report, path: &str, reference: &str) {
+    pub(crate) fn check_prompt(&self, r: &mut Report, path: &str, reference: &str) {
         let (language, name) = split_prompt(reference);
         if !is_name(name) {
             r.err(
@@ -615,37 +574,6 @@ impl Config {
                 chain.push(n);
                 next = nodes[n].next.as_deref();
             }
-        }
-    }
-
-    pub(crate) fn check_survey(&self, r: &mut Report) {
-        let s = &self.survey;
-        let w = s.calling_hours;
-        if w.start_min >= w.end_min {
-            r.err(
-                "survey.calling_hours",
-                format!("\"{w}\" must start before it ends"),
-            );
-        }
-        self.check_prompt(r, "survey.prompt", &s.prompt);
-        self.check_prompt(r, "survey.retry_prompt", &s.retry_prompt);
-        self.check_prompt(r, "survey.thanks_prompt", &s.thanks_prompt);
-        if !FIRST_DIGIT_TIMEOUT_S.contains(&s.timeout_s) {
-            r.err(
-                "survey.timeout_s",
-                format!(
-                    "{} is outside {}..={} seconds",
-                    s.timeout_s,
-                    FIRST_DIGIT_TIMEOUT_S.start(),
-                    FIRST_DIGIT_TIMEOUT_S.end()
-                ),
-            );
-        }
-        if s.retries > MAX_RETRIES {
-            r.err(
-                "survey.retries",
-                format!("{} is more than {MAX_RETRIES}", s.retries),
-            );
         }
     }
 }

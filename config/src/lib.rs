@@ -88,14 +88,16 @@ mod env;
 mod ivr;
 mod queues;
 mod sections;
+mod survey;
 mod tickets;
+mod trunk;
 mod validate;
 
 pub use env::{
     process_env, ENV_DATABASE_URL, ENV_DATA_DIR, ENV_HTTP_LISTEN, ENV_SIP_LISTEN, ENV_VARS,
 };
 pub use ivr::{
-    split_prompt, IvrConfig, IvrNode, SurveyConfig, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
+    split_prompt, IvrConfig, IvrNode, TimeWindow, DEFAULT_FIRST_DIGIT_TIMEOUT_S,
     DEFAULT_INTER_DIGIT_TIMEOUT_S, DEFAULT_MAX_DIGITS, DEFAULT_RETRIES,
 };
 pub use queues::{
@@ -105,10 +107,12 @@ pub use sections::{
     parse_cidr, AgentConfig, Did, DigestAlgorithm, EmergencyConfig, HotlineConfig, HttpConfig,
     PortRange, Role, Routing, SipConfig, StorageConfig, DATA_DIR_PLACEHOLDER, NUMBER_PLACEHOLDER,
 };
+pub use survey::SurveyConfig;
 pub use tickets::{
     CalendarConfig, CalendarDate, CompletionDaysConfig, DateSpan, HourBasis, TicketsConfig,
     TopicConfig, UtcOffset, Weekday as CalendarWeekday,
 };
+pub use trunk::{OutboundTrunk, TrunkConfig};
 pub use validate::ValidationError;
 
 /// The built-in default configuration: the demo set-up `hotline serve` runs
@@ -194,6 +198,8 @@ pub struct Config {
     pub calendar: CalendarConfig,
     /// `[tickets]`
     pub tickets: TicketsConfig,
+    /// `[trunk]`
+    pub trunk: TrunkConfig,
     /// `[[agents]]`
     pub agents: Vec<AgentConfig>,
     /// `[[queues]]`

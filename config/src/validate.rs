@@ -151,6 +151,7 @@ impl Config {
         self.check_survey(&mut r);
         self.calendar.check(&mut r.0);
         self.tickets.check(&mut r.0);
+        self.trunk.check(&mut r.0);
         if r.0.is_empty() {
             Ok(())
         } else {

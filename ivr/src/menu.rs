@@ -47,9 +47,14 @@ pub mod names {
     pub const CALLBACK_CONFIRM_SUFFIX: &str = "callback-confirm-suffix";
     /// "我们将尽快给您回电".
     pub const CALLBACK_ACCEPTED: &str = "callback-accepted";
+    /// "这里是一二三四五热线，就您的诉求" — an outbound survey call's opening,
+    /// before the request number read digit by digit.
+    pub const SURVEY_INTRO_PREFIX: &str = "survey-intro-prefix";
+    /// "进行回访" — after the request number.
+    pub const SURVEY_INTRO_SUFFIX: &str = "survey-intro-suffix";
 
     /// Every built-in name except the number words.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 13] = [
         HOLD_MUSIC,
         POSITION_PREFIX,
         POSITION_SUFFIX,
@@ -61,6 +66,8 @@ pub mod names {
         CALLBACK_CONFIRM_PREFIX,
         CALLBACK_CONFIRM_SUFFIX,
         CALLBACK_ACCEPTED,
+        SURVEY_INTRO_PREFIX,
+        SURVEY_INTRO_SUFFIX,
     ];
 }
 
@@ -465,6 +472,17 @@ impl Menu {
         v
     }
 
+    /// The opening of an outbound survey call: "这里是一二三四五热线，就您的诉求
+    /// <number, digit by digit> 进行回访" (other characters of the number
+    /// are skipped).
+    pub fn survey_intro(&self, language: &str, order_number: &str) -> Vec<PromptRef> {
+        let l = self.lang(self.language_index(language));
+        let mut v = l.builtin(names::SURVEY_INTRO_PREFIX);
+        v.extend(l.words(&digit_words(order_number)));
+        v.extend(l.builtin(names::SURVEY_INTRO_SUFFIX));
+        v
+    }
+
     /// The music on hold (loop it while the caller waits).
     pub fn hold_music(&self, language: &str) -> Vec<PromptRef> {
         self.lang(self.language_index(language))
@@ -489,6 +507,8 @@ fn builtin_user(name: &str) -> &'static str {
         "music on hold"
     } else if name.starts_with("queue-") {
         "queue announcements"
+    } else if name.starts_with("survey-intro") {
+        "outbound survey calls"
     } else {
         "callback offer"
     }

@@ -39,6 +39,8 @@ pub struct Survey {
     collector: Collector,
     attempts: u8,
     outcome: Option<SurveyOutcome>,
+    /// Played once before the first question (an outbound call's opening).
+    intro: Vec<crate::prompts::PromptRef>,
 }
 
 impl Survey {
@@ -53,7 +55,21 @@ impl Survey {
             collector: Collector::new(1, timeout, timeout),
             attempts: 0,
             outcome: None,
+            intro: Vec::new(),
         }
+    }
+
+    /// A survey whose first question is preceded by `intro` (the opening of
+    /// an outbound survey call, [`Menu::survey_intro`]). A key pressed during
+    /// the opening already counts as the answer.
+    pub fn with_intro(
+        menu: Arc<Menu>,
+        language: &str,
+        intro: Vec<crate::prompts::PromptRef>,
+    ) -> Survey {
+        let mut s = Survey::new(menu, language);
+        s.intro = intro;
+        s
     }
 
     /// Ask the question.
@@ -125,7 +141,7 @@ impl Survey {
         self.stage = Stage::Asking;
         self.collector.reset(None);
         let l = self.menu.lang(self.language);
-        let mut prompts = Vec::new();
+        let mut prompts = std::mem::take(&mut self.intro);
         if self.attempts > 0 {
             prompts.push(l.survey_retry.clone());
         }

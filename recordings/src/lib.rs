@@ -57,8 +57,8 @@ pub use recorder::{
 };
 pub use repair::{repair_dir, repair_file, RepairReport};
 pub use store::{
-    connect_pool, migrator, reason, recording_id, CallMeta, CallStore, Cdr, HangupBy, HourCount,
-    PurgeReport, RecordingFilter, RecordingRow, MIGRATOR,
+    connect_pool, direction, migrator, reason, recording_id, CallMeta, CallStore, Cdr, HangupBy,
+    HourCount, PurgeReport, RecordingFilter, RecordingRow, MIGRATOR,
 };
 pub use writer::{sha256_file, RecordingInfo, RecordingWriter};
 

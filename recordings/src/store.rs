@@ -194,6 +194,19 @@ pub struct Cdr {
     pub reason: String,
     /// The call's recording, if any.
     pub recording_id: Option<String>,
+    /// `"inbound"` (a citizen called the hotline) or `"outbound"` (the
+    /// server placed the call; see [`direction`]).
+    pub direction: String,
+    /// Why an outbound call was placed: `"survey"` or `"callback"`.
+    pub purpose: Option<String>,
+}
+
+/// Values of [`Cdr::direction`].
+pub mod direction {
+    /// A call to the hotline.
+    pub const INBOUND: &str = "inbound";
+    /// A call the server placed through the trunk (surveys, callbacks).
+    pub const OUTBOUND: &str = "outbound";
 }
 
 /// What [`CallStore::purge`] did.
@@ -217,7 +230,7 @@ const RECORDING_COLUMNS: &str = "id, call_id, caller_number, agent_id, ticket_id
      started_at_ms, ended_at_ms, duration_ms, path, size_bytes, sha256, dropped_frames";
 
 const CDR_COLUMNS: &str = "call_id, caller_number, did, agent_id, arrived_at_ms, \
-     answered_at_ms, ended_at_ms, hangup_by, reason, recording_id";
+     answered_at_ms, ended_at_ms, hangup_by, reason, recording_id, direction, purpose";
 
 impl CallStore {
     /// Opens a pool for `url` (`sqlite://path` or `postgres://...`) and runs
@@ -438,8 +451,8 @@ fn recording_insert(r: &RecordingRow) -> AnyQuery<'_> {
 fn cdr_insert(c: &Cdr) -> AnyQuery<'_> {
     sqlx::query(
         "INSERT INTO cdrs (call_id, caller_number, did, agent_id, arrived_at_ms, \
-             answered_at_ms, ended_at_ms, hangup_by, reason, recording_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             answered_at_ms, ended_at_ms, hangup_by, reason, recording_id, direction, purpose) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&c.call_id)
     .bind(&c.caller_number)
@@ -451,6 +464,8 @@ fn cdr_insert(c: &Cdr) -> AnyQuery<'_> {
     .bind(c.hangup_by.as_str())
     .bind(&c.reason)
     .bind(c.recording_id.as_deref())
+    .bind(&c.direction)
+    .bind(c.purpose.as_deref())
 }
 
 /// A bound query of the `Any` driver.
@@ -523,6 +538,8 @@ fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
         hangup_by: hangup_by.parse()?,
         reason: row.try_get("reason")?,
         recording_id: row.try_get("recording_id")?,
+        direction: row.try_get("direction")?,
+        purpose: row.try_get("purpose")?,
     })
 }
 
@@ -625,6 +642,8 @@ mod tests {
             hangup_by: HangupBy::Caller,
             reason: reason::NORMAL.to_owned(),
             recording_id: recording.map(str::to_owned),
+            direction: direction::INBOUND.to_owned(),
+            purpose: None,
         }
     }
 

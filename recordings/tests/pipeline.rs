@@ -125,6 +125,8 @@ async fn g711_call_recorded_indexed_and_verified() {
         hangup_by: HangupBy::Agent,
         reason: reason::NORMAL.into(),
         recording_id: Some(row.id.clone()),
+        direction: "inbound".into(),
+        purpose: None,
     };
     store.insert_cdr(&cdr).await.expect("cdr");
     let got = store

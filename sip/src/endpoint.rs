@@ -21,8 +21,11 @@
 //! # Who may call what (toll fraud)
 //!
 //! The server only ever sends an INVITE to the registered Contact of one of its
-//! own agents; no request from outside can make it call an outside number. An
-//! INVITE without To tag is admitted when:
+//! own agents, to the emergency gateway, and through the outbound trunk when
+//! its owner asks for a survey call or a callback ([`Endpoint::originate`],
+//! [`Endpoint::originate_callback`], within the trunk's limits); no request
+//! from outside can make it call an outside number. An INVITE without To tag
+//! is admitted when:
 //!
 //! - it comes from a `trusted_trunks` network and its Request-URI names a
 //!   `hotline_numbers` DID (user part of a `sip:` URI, or the number of a
@@ -58,6 +61,7 @@ use crate::message::{
     error_response, parse, ByteStr, HeaderName, Message, Method, ParseError, Request, Response, Uri,
 };
 use crate::net::Remote;
+use crate::outbound::{Limiter, OutboundTrunk};
 use crate::registrar::{BindingView, Registrar, RegistrarConfig, RegistrarEvent};
 use crate::sdp::MediaCaps;
 use crate::transaction::{self, ServerKey, TimerConfig, TransactionLayer};
@@ -138,6 +142,10 @@ pub struct Endpoint {
     trusted_trunks: Vec<(IpAddr, u8)>,
     server_name: ByteStr,
     out: VecDeque<Output>,
+    /// `[trunk.outbound]`: where outbound calls go (`None`: none are placed).
+    trunk: Option<OutboundTrunk>,
+    /// The trunk's concurrency and rate limits.
+    limiter: Limiter,
     /// Set when a binding may have changed (a successful REGISTER, an expiry).
     bindings_changed: bool,
 }
@@ -184,6 +192,8 @@ impl Endpoint {
             trusted_trunks: config.trusted_trunks,
             server_name,
             out: VecDeque::new(),
+            trunk: None,
+            limiter: Limiter::new(1, 1),
             bindings_changed: false,
         }
     }
@@ -389,6 +399,9 @@ impl Endpoint {
             break;
         }
         while let Some(out) = self.calls.poll_output() {
+            if let crate::call::CallOutput::Event(CallEvent::Ended { call, .. }) = &out {
+                self.limiter.release(*call);
+            }
             self.out.push_back(match out {
                 crate::call::CallOutput::Media(m) => Output::Media(m),
                 crate::call::CallOutput::Event(e) => Output::Event(Event::Call(e)),
@@ -819,6 +832,7 @@ fn after_first_value(value: &str) -> &str {
     ""
 }
 
+mod originate;
 mod settings;
 
 #[cfg(test)]

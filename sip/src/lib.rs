@@ -35,6 +35,7 @@ pub mod media;
 pub mod media_ports;
 pub mod message;
 pub mod net;
+pub mod outbound;
 pub mod registrar;
 pub mod sdp;
 pub mod transaction;

@@ -386,7 +386,9 @@ impl ContactCentre {
             } => self.ended(now, *call, *hangup_by),
             CallEvent::Ringing { .. }
             | CallEvent::TransferRequested { .. }
-            | CallEvent::Refused { .. } => {}
+            | CallEvent::Refused { .. }
+            | CallEvent::Originating { .. }
+            | CallEvent::OriginAnswered { .. } => {}
         }
         self.drain_acd(now);
     }

@@ -145,6 +145,29 @@ impl ContactRecords {
         rows.iter().map(callback_from_row).collect()
     }
 
+    /// One callback request.
+    pub async fn callback(&self, id: &str) -> Result<Option<CallbackRow>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id, call_id, caller_number, number, queue, reason, language, \
+             requested_at_ms, status FROM callback_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(callback_from_row).transpose()
+    }
+
+    /// Sets a callback request's status (`open`, `claimed`, `done`), as its
+    /// task on the callback list moves (`http::callback_tasks`).
+    pub async fn set_callback_status(&self, id: &str, status: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE callback_requests SET status = $2 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Newest first; only those of `call_id` if given.
     pub async fn list_emergency(
         &self,

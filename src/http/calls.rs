@@ -65,6 +65,10 @@ struct CdrView {
     hangup_by: &'static str,
     reason: String,
     recording_id: Option<String>,
+    /// `inbound` or `outbound` (placed by the server).
+    direction: String,
+    /// For an outbound call: `survey` or `callback`.
+    purpose: Option<String>,
 }
 
 fn rfc3339_ms(ms: i64) -> String {
@@ -87,6 +91,8 @@ impl From<Cdr> for CdrView {
             hangup_by: c.hangup_by.as_str(),
             reason: c.reason,
             recording_id: c.recording_id,
+            direction: c.direction,
+            purpose: c.purpose,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! [`events_filter`].
 
 pub mod auth;
+mod callback_tasks;
 pub(crate) mod calls;
 mod contact;
 pub mod drafts;
@@ -20,6 +21,7 @@ pub mod files;
 pub mod knowledge;
 pub mod openapi;
 pub mod reports;
+mod survey_jobs;
 pub mod tickets;
 pub mod users;
 mod workstation;
@@ -68,6 +70,9 @@ pub struct AppState {
     pub credentials: Arc<auth::Credentials>,
     /// Calendar, deadlines, topics: what the work-order domain runs on.
     pub rules: Arc<hotline_ticketing::TicketRules>,
+    /// Survey campaign and callback calls: the dialer and the campaign's
+    /// wake-up.
+    pub outbound: crate::outbound::Outbound,
     /// Becomes `true` when the server shuts down (live-event connections
     /// close with 1001 "going away").
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -92,6 +97,33 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls/{id}/survey", post(calls::hand_to_survey))
         .route("/api/surveys", get(contact::list_surveys))
         .route("/api/callbacks", get(contact::list_callbacks))
+        .route(
+            "/api/callbacks/{id}/claim",
+            post(callback_tasks::claim_request),
+        )
+        .route(
+            "/api/callbacks/{id}/call",
+            post(callback_tasks::call_request),
+        )
+        .route(
+            "/api/callbacks/{id}/result",
+            post(callback_tasks::result_request),
+        )
+        .route("/api/callback-tasks", get(callback_tasks::list))
+        .route(
+            "/api/callback-tasks/{id}/claim",
+            post(callback_tasks::claim),
+        )
+        .route("/api/callback-tasks/{id}/call", post(callback_tasks::call))
+        .route(
+            "/api/callback-tasks/{id}/result",
+            post(callback_tasks::result),
+        )
+        .route("/api/survey-jobs", get(survey_jobs::list))
+        .route(
+            "/api/public/satisfaction",
+            get(reports::public_satisfaction),
+        )
         .route("/api/emergency-transfers", get(contact::list_emergency))
         .route(
             "/api/announcement",

@@ -5,8 +5,11 @@
 //! Names: `orders-by-category`, `orders-by-district`, `orders-by-unit`,
 //! `orders-by-day`, `on-time` (sign / complete / reply by unit),
 //! `extensions-returns`, `satisfaction-by-unit`, `satisfaction-by-agent`,
-//! `hot-topics` (`top=`). The range defaults to the last 30 days. Reports
-//! are for supervisors and administrators: they span every unit.
+//! `satisfaction-by-category` (both survey stages, one row per key and
+//! stage), `hot-topics` (`top=`). The range defaults to the last 30 days. Reports
+//! are for supervisors and administrators: they span every unit. The
+//! published summary `GET /api/public/satisfaction` (§23) needs no sign-in
+//! and holds no personal data (stages, units, categories only).
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
@@ -99,7 +102,7 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 
 /// One report, as JSON or CSV.
 #[utoipa::path(get, path = "/api/reports/{name}", tag = "reports", security(("bearer" = [])),
-    params(("name" = String, Path, description = "orders-by-category, orders-by-district, orders-by-unit, orders-by-day, on-time, extensions-returns, satisfaction-by-unit, satisfaction-by-agent, hot-topics"),
+    params(("name" = String, Path, description = "orders-by-category, orders-by-district, orders-by-unit, orders-by-day, on-time, extensions-returns, satisfaction-by-unit, satisfaction-by-agent, satisfaction-by-category, hot-topics"),
         ReportQuery),
     responses((status = 200, description = "JSON array of rows, or text/csv", body = Vec<Object>),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -155,6 +158,72 @@ pub(super) async fn report(
     } else {
         Ok(Json(to_json(&table)).into_response())
     }
+}
+
+/// `GET /api/public/satisfaction` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PublicQuery {
+    /// First local date, `YYYY-MM-DD` (30 days ago by default).
+    from: Option<String>,
+    /// Last local date, `YYYY-MM-DD`, inclusive (today by default).
+    to: Option<String>,
+}
+
+/// `GET /api/public/satisfaction?from=YYYY-MM-DD&to=YYYY-MM-DD`: the
+/// published summary of the satisfaction surveys (§23: 定期通報, 向社會公布),
+/// without signing in: totals per stage, and per handling unit and per
+/// category. No personal data: no caller, no number, no order, no agent.
+pub(super) async fn public_satisfaction(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PublicQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = |field: &str, v: &str| {
+        time::Date::parse(v, &fmt).map_err(|_| ApiError::invalid(field, "expected YYYY-MM-DD"))
+    };
+    let now = OffsetDateTime::now_utc();
+    let cal = &state.rules.calendar;
+    let to = match &q.to {
+        Some(t) => date("to", t)?,
+        None => cal.local_date(now),
+    };
+    let from = match &q.from {
+        Some(f) => date("from", f)?,
+        None => to - time::Duration::days(29),
+    };
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after `to`"));
+    }
+    let params = ReportParams {
+        from_ms: store::ms(cal.start_of_day(from)),
+        to_ms: store::ms(cal.end_of_day(to)),
+        utc_offset_ms: i64::from(cal.offset().whole_seconds()) * 1000,
+        now_ms: store::ms(now),
+        top: 10,
+    };
+    let t = &state.tickets;
+    let doing = "the published satisfaction summary";
+    let totals = t
+        .satisfaction_totals(&params)
+        .await
+        .map_err(|e| store_error(doing, e))?;
+    let by_unit = t
+        .report(Report::SatisfactionByUnit, &params)
+        .await
+        .map_err(|e| store_error(doing, e))?;
+    let by_category = t
+        .report(Report::SatisfactionByCategory, &params)
+        .await
+        .map_err(|e| store_error(doing, e))?;
+    Ok(Json(serde_json::json!({
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "rating_scale": "1 非常滿意, 2 滿意, 3 基本滿意, 4 不滿意, 5 非常不滿意; satisfied_rate = (1 + 2) / all",
+        "totals": to_json(&totals),
+        "by_unit": to_json(&by_unit),
+        "by_category": to_json(&by_category),
+    })))
 }
 
 #[cfg(test)]

@@ -511,6 +511,11 @@ pub(super) async fn step(
         kind.as_str(),
         &principal.user,
     ));
+    // A survey job, a callback task, or closing the order's callback tasks.
+    state
+        .outbound
+        .after_step(&state.tickets, &state.rules, &t, t.entry.at)
+        .await;
     // A step can end the viewer's access (an approved return): the step's
     // result then carries no order.
     let ticket = redaction::view_for(&t.order, &actor).map(TicketView::from);

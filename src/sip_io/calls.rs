@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hotline_recordings::store::CallRows;
 use hotline_recordings::{
-    recording_id, CallMeta, CallStore, Cdr, HangupBy as CdrHangupBy, Recorder, RecorderConfig,
-    RecorderHandle, RecordingRow,
+    direction, recording_id, CallMeta, CallStore, Cdr, HangupBy as CdrHangupBy, Recorder,
+    RecorderConfig, RecorderHandle, RecordingRow,
 };
 use hotline_sip::call::{CallEvent, CallId, EndReason, HangupBy};
 use tokio::sync::mpsc;
@@ -39,6 +39,8 @@ pub(super) struct CallRecord {
     ended: Option<(SystemTime, HangupBy, EndReason)>,
     recording_id: Option<String>,
     report: Option<JoinHandle<CallReport>>,
+    /// `None`: a call to the hotline; `Some(purpose)`: one the server placed.
+    outbound: Option<&'static str>,
 }
 
 /// Epoch milliseconds of a wall-clock time.
@@ -70,6 +72,8 @@ pub(super) struct CallBook {
     finalizers: Vec<JoinHandle<()>>,
     /// The rows writer, started with the first finished call.
     writer: Option<RowsWriter>,
+    /// Purposes of outbound calls placed but not reported yet.
+    purposes: HashMap<CallId, &'static str>,
 }
 
 /// The channel to the rows writer task, and that task.
@@ -101,6 +105,7 @@ impl CallBook {
             core,
             finalizers: Vec::new(),
             writer: None,
+            purposes: HashMap::new(),
         }
     }
 
@@ -112,6 +117,16 @@ impl CallBook {
     /// The agent of `call`: the one who answered, else the one rung last.
     pub(super) fn agent_of(&self, call: CallId) -> Option<&str> {
         self.records.get(&call)?.agent.as_deref()
+    }
+
+    /// Outbound call `call` was placed for `purpose` (`"survey"`,
+    /// `"callback"`): its record says so.
+    pub(super) fn expect_outbound(&mut self, call: CallId, purpose: &'static str) {
+        if let Some(r) = self.records.get_mut(&call) {
+            r.outbound = Some(purpose);
+        } else {
+            self.purposes.insert(call, purpose);
+        }
     }
 
     pub(super) fn active(&self) -> usize {
@@ -138,8 +153,37 @@ impl CallBook {
                         ended: None,
                         recording_id: None,
                         report: None,
+                        outbound: None,
                     },
                 );
+            }
+            CallEvent::Originating {
+                call,
+                number,
+                caller_id,
+                at,
+            } => {
+                self.records.insert(
+                    *call,
+                    CallRecord {
+                        caller_number: number.clone(),
+                        did: caller_id.clone(),
+                        agent: None,
+                        arrived: wall(*at),
+                        answered: None,
+                        ended: None,
+                        recording_id: None,
+                        report: None,
+                        outbound: Some(self.purposes.remove(call).unwrap_or("unknown")),
+                    },
+                );
+            }
+            CallEvent::OriginAnswered { call, at } => {
+                // A survey call is not recorded: the citizen talks to no one
+                // (a callback's recording starts when the agent is bridged).
+                if let Some(r) = self.records.get_mut(call) {
+                    r.answered.get_or_insert(wall(*at));
+                }
             }
             CallEvent::Ringing { call, agent } => {
                 if let Some(r) = self.records.get_mut(call) {
@@ -152,12 +196,14 @@ impl CallBook {
                 };
                 let answered = wall(*at);
                 r.agent = Some(agent.clone());
-                if r.answered.is_some() {
+                if r.recording_id.is_some() {
                     // A hosted call answered by a second agent: the recording
                     // that started with the first one goes on.
                     return;
                 }
-                r.answered = Some(answered);
+                // An outbound callback was answered by the citizen already;
+                // the recording starts when the agent is bridged.
+                r.answered.get_or_insert(answered);
                 let id = recording_id(&call.to_string(), epoch_ms(answered));
                 r.recording_id = Some(id.clone());
                 self.start_recorder(*call, id, answered);
@@ -360,6 +406,13 @@ async fn finalize(id: CallId, record: CallRecord, rows: Option<mpsc::UnboundedSe
         },
         reason: reason.as_str().to_owned(),
         recording_id: recording.as_ref().map(|r| r.id.clone()),
+        direction: if record.outbound.is_some() {
+            direction::OUTBOUND
+        } else {
+            direction::INBOUND
+        }
+        .to_owned(),
+        purpose: record.outbound.map(str::to_owned),
     };
     if rows.send(CallRows { recording, cdr }).is_err() {
         tracing::error!(call = %id, "call record not written: the writer has stopped");

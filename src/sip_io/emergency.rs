@@ -224,7 +224,7 @@ fn normalize(s: &str) -> String {
 }
 
 /// Host, port (5060 by default) and transport of a `sip:` URI template.
-fn host_port(uri: &str) -> Option<(String, u16, Transport)> {
+pub(super) fn host_port(uri: &str) -> Option<(String, u16, Transport)> {
     let rest = uri.strip_prefix("sip:")?;
     let after_user = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let mut parts = after_user.split(';');

@@ -61,6 +61,7 @@ impl Core {
             }
             Event::Call(ev) => {
                 self.book.on_event(&ev);
+                self.outbound_event(&ev);
                 self.transfer_event(&ev);
                 self.draft_event(&ev);
                 self.hosting_event(&ev);
@@ -114,6 +115,13 @@ impl Core {
                         tracing::info!(%call, %agent, %number, "agent asked for an emergency transfer")
                     }
                     CallEvent::Info { call, .. } => tracing::debug!(%call, "INFO"),
+                    CallEvent::Originating { call, .. } => {
+                        self.metrics.inc("hotline_outbound_calls_total", "");
+                        tracing::info!(%call, "outbound call placed")
+                    }
+                    CallEvent::OriginAnswered { call, .. } => {
+                        tracing::info!(%call, "outbound call answered")
+                    }
                     CallEvent::Refused { from, status, .. } => {
                         self.metrics.inc(
                             "hotline_calls_refused_total",

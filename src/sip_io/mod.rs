@@ -15,6 +15,7 @@ mod events;
 mod handle;
 mod handoff;
 mod hosting;
+mod outbound;
 mod tcp;
 mod udp;
 
@@ -106,6 +107,8 @@ pub(crate) enum CoreInput {
     },
     /// The HTTP API asks the contact centre (agent states, queues, calls).
     Hosting(HostingQuery),
+    /// The survey scheduler or a callback task asks for an outbound call.
+    Outbound(outbound::OutboundRequest),
     /// A recorder opened its file for an answered call.
     RecorderReady {
         call: CallId,
@@ -148,7 +151,8 @@ pub async fn start(
         .map(|s| crate::contact::records::ContactRecords::new(s.pool().clone()));
     let mut ep_config = endpoint_config(config, local_addr.port());
     ep_config.hosted = centre.is_some();
-    let endpoint = Endpoint::new(ep_config, rand::random()).with_digest_algorithms(&algorithms);
+    let mut endpoint = Endpoint::new(ep_config, rand::random()).with_digest_algorithms(&algorithms);
+    endpoint.set_trunk(outbound::resolve_trunk(&config.trunk.outbound).await);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
     let (bus, _) = broadcast::channel(BUS_CAPACITY);
     let handle = SipHandle {
@@ -182,6 +186,8 @@ pub async fn start(
         registered_contacts: 0,
         backlogged: false,
         parse_warnings: RateLimit::new(Duration::from_secs(10)),
+        surveys: HashMap::new(),
+        callbacks: HashMap::new(),
     };
     let tasks = vec![
         tokio::spawn(core.run(core_rx, shutdown.clone())),
@@ -312,6 +318,10 @@ struct Core {
     /// Bound contacts, kept from registrar events (a gauge without a scan).
     registered_contacts: i64,
     parse_warnings: RateLimit,
+    /// Outbound survey calls in progress (`outbound.rs`).
+    surveys: HashMap<CallId, outbound::SurveyRun>,
+    /// Callbacks whose outcome is not known yet (`outbound.rs`).
+    callbacks: HashMap<CallId, outbound::CallbackRun>,
 }
 
 impl Core {
@@ -320,6 +330,7 @@ impl Core {
             let deadline = [
                 self.endpoint.poll_timeout(),
                 self.centre.as_ref().and_then(|c| c.poll_timeout()),
+                self.outbound_wake(),
             ]
             .into_iter()
             .flatten()
@@ -336,6 +347,7 @@ impl Core {
                 () = sleep_until(deadline) => {
                     self.endpoint.handle_timeout(Instant::now());
                     self.hosting_timeout();
+                    self.outbound_timeout();
                 }
                 Some(event) = self.media_events.recv() => self.media_event(event),
             }
@@ -367,13 +379,15 @@ impl Core {
             }
             MediaEvent::Dtmf { call, leg, digit } => {
                 tracing::debug!(%call, leg = leg.as_str(), %digit, "DTMF");
-                if leg == hotline_sip::media::Leg::Caller {
+                if leg == hotline_sip::media::Leg::Caller && !self.outbound_digit(call, digit) {
                     self.hosting_digit(call, digit);
                 }
             }
             MediaEvent::PlaybackDone { call, id } => {
                 tracing::debug!(%call, id, "playback done");
-                self.hosting_playback_done(call, id);
+                if !self.outbound_playback_done(call, id) {
+                    self.hosting_playback_done(call, id);
+                }
             }
         }
     }
@@ -444,6 +458,7 @@ impl Core {
                 let _ = reply.send(r);
             }
             CoreInput::Hosting(q) => self.hosting_query(q),
+            CoreInput::Outbound(request) => self.outbound_request(request),
             CoreInput::RecorderReady { call, handle } => {
                 calls::recorder_ready(&self.media, call, handle);
             }
@@ -474,6 +489,11 @@ impl Core {
         // The API queries bindings on demand; nothing to publish here.
         let _ = self.endpoint.take_bindings_changed();
         self.book.finalize_ended();
+        let (outbound_up, outbound_peak) = self.endpoint.outbound_counts();
+        self.metrics
+            .set_gauge("hotline_outbound_calls_active", "", gauge(outbound_up));
+        self.metrics
+            .set_gauge("hotline_outbound_calls_peak", "", gauge(outbound_peak));
         self.metrics
             .set_gauge("hotline_calls_active", "", gauge(self.book.active()));
     }

@@ -73,15 +73,30 @@ impl Api {
     /// units `housing`, `water`, `parks`, a unit user `u-<unit>` for each and
     /// an administrator `root`, all with [`DB_PASSWORD`].
     pub async fn start(db: Db, name: &str) -> Api {
+        Self::start_with_dialer(db, name, |_| {}, hotline::outbound::NoDialer).await
+    }
+
+    /// [`Api::start`] after `tweak` edits the configuration, with `dialer`
+    /// placing outbound calls.
+    pub async fn start_with_dialer<D: hotline::dialing::Dialer>(
+        db: Db,
+        name: &str,
+        tweak: impl FnOnce(&mut hotline_config::Config),
+        dialer: D,
+    ) -> Api {
         let pg = match db {
             Db::Postgres => Some(fresh_postgres(name).await),
             Db::Sqlite => None,
         };
-        let server = TestServer::start_with(|c| {
-            if let Some(url) = pg {
-                c.storage.set_database_url(url);
-            }
-        })
+        let server = TestServer::start_with_dialer(
+            |c| {
+                if let Some(url) = pg {
+                    c.storage.set_database_url(url);
+                }
+                tweak(c);
+            },
+            dialer,
+        )
         .await;
         let store = server.server.as_ref().expect("running").tickets.clone();
         let who = AuditEntry::system(0);

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use hotline::dialing::Dialer;
 use hotline::server::Server;
 use hotline_config::Config;
 
@@ -61,6 +62,8 @@ pub struct TestServer {
     pub sip: SocketAddr,
     pub http: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    /// The configuration it runs on (for restarts), when known.
+    pub config: Option<Config>,
 }
 
 impl TestServer {
@@ -69,7 +72,25 @@ impl TestServer {
     }
 
     /// Starts with the test configuration after `tweak` edits it.
+    /// Outbound calls go through the SIP core (and `[trunk.outbound]`, when
+    /// `tweak` sets one), as in production.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_making_dialer(tweak, hotline::sip_io::SipHandle::clone).await
+    }
+
+    /// Starts with the test configuration after `tweak` edits it, placing
+    /// outbound calls (surveys, callbacks) through `dialer`.
+    pub async fn start_with_dialer<D: Dialer>(
+        tweak: impl FnOnce(&mut Config),
+        dialer: D,
+    ) -> TestServer {
+        Self::start_making_dialer(tweak, |_| dialer).await
+    }
+
+    async fn start_making_dialer<D: Dialer>(
+        tweak: impl FnOnce(&mut Config),
+        dialer: impl FnOnce(&hotline::sip_io::SipHandle) -> D,
+    ) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config =
             Config::from_toml(&config_toml(data_dir.path())).expect("test config parses");
@@ -77,13 +98,38 @@ impl TestServer {
         if let Err(errors) = config.validate() {
             panic!("test config invalid: {errors:?}");
         }
-        let server = hotline::server::start(config).await.expect("server starts");
+        let server = hotline::server::start_with_dialer(config.clone(), dialer)
+            .await
+            .expect("server starts");
         TestServer {
             sip: server.sip_addr,
             http: server.http_addr,
             server: Some(server),
             data_dir,
+            config: Some(config),
         }
+    }
+
+    /// Stops the server and starts it again on the same data (a restart),
+    /// after `tweak` edits its configuration, with `dialer`. Ports change;
+    /// sessions are lost (log in again).
+    pub async fn restart_with_dialer<D: Dialer>(
+        &mut self,
+        tweak: impl FnOnce(&mut Config),
+        dialer: D,
+    ) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        let mut config = self.config.clone().expect("started with start_with_dialer");
+        tweak(&mut config);
+        let server = hotline::server::start_with_dialer(config.clone(), |_| dialer)
+            .await
+            .expect("server restarts");
+        self.sip = server.sip_addr;
+        self.http = server.http_addr;
+        self.server = Some(server);
+        self.config = Some(config);
     }
 
     /// Starts on the built-in default configuration (menus, queues, demo
@@ -99,12 +145,15 @@ impl TestServer {
         if let Err(errors) = config.validate() {
             panic!("test config invalid: {errors:?}");
         }
-        let server = hotline::server::start(config).await.expect("server starts");
+        let server = hotline::server::start(config.clone())
+            .await
+            .expect("server starts");
         TestServer {
             sip: server.sip_addr,
             http: server.http_addr,
             server: Some(server),
             data_dir,
+            config: Some(config),
         }
     }
 

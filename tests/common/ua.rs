@@ -892,3 +892,58 @@ pub fn decode(packets: &[RtpIn]) -> Vec<i16> {
         .flat_map(|(law, payload)| payload.iter().map(move |b| law.decode(*b)))
         .collect()
 }
+
+// ----- the far end of calls the server places ------------------------------------
+
+/// The carrier trunk (and the citizen's phone behind it) receiving a call the
+/// server places: the INVITE, and the responses to it.
+pub struct Incoming {
+    pub invite: Msg,
+    /// Our To tag.
+    pub tag: String,
+}
+
+impl Incoming {
+    /// Waits for the server's next INVITE.
+    pub async fn wait(ua: &mut SipUa) -> Incoming {
+        let invite = ua.request("INVITE").await;
+        let tag = ua.fresh("uas");
+        Incoming { invite, tag }
+    }
+
+    /// Sends a response to the INVITE with `extra` header lines (each ending
+    /// in CRLF) and an SDP `body` (or none).
+    pub async fn reply(&self, ua: &mut SipUa, code: u16, extra: &str, body: &str) {
+        let contact = format!("Contact: <sip:citizen@{}>\r\n", ua.local());
+        let extra = if (200..300).contains(&code) || (101..200).contains(&code) {
+            format!("{contact}{extra}")
+        } else {
+            extra.to_owned()
+        };
+        let reason = match code {
+            180 => "Ringing",
+            200 => "OK",
+            401 => "Unauthorized",
+            407 => "Proxy Authentication Required",
+            486 => "Busy Here",
+            480 => "Temporarily Unavailable",
+            _ => "Whatever",
+        };
+        ua.send(&self.invite.response(code, reason, &self.tag, &extra, body))
+            .await;
+    }
+
+    /// The server's SDP offer.
+    pub fn offer(&self) -> SdpAudio {
+        SdpAudio::parse(self.invite.body())
+    }
+
+    /// Our side of the dialog, once answered (BYE towards the server).
+    pub fn dialog(&self) -> AgentDialog {
+        AgentDialog {
+            invite: self.invite.clone(),
+            local_tag: self.tag.clone(),
+            cseq: 1,
+        }
+    }
+}

@@ -156,6 +156,11 @@ impl WorkingCalendar {
             && !self.weekend[usize::from(d.weekday().number_days_from_monday())]
     }
 
+    /// Whether `d` is one of the listed public holidays (weekends are not).
+    pub fn is_holiday(&self, d: Date) -> bool {
+        self.holidays.contains(&d)
+    }
+
     /// Whether instant `t` is inside working hours of a working day.
     pub fn is_working_time(&self, t: OffsetDateTime) -> bool {
         let local = t.to_offset(self.offset);

@@ -143,6 +143,7 @@ pub mod redaction;
 pub mod rules;
 pub mod store;
 pub mod supervision;
+pub mod survey_schedule;
 pub mod topic;
 
 #[cfg(test)]

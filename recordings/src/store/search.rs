@@ -1,5 +1,5 @@
 //! Searches for the supervisor's wallboard: recordings by date, agent,
-//! caller and order, and calls counted per hour.
+//! caller and order, and calls to the hotline counted per hour.
 //!
 //! Filter values are always bound parameters, never spliced into the SQL;
 //! only the conditions of the filters given are written into the statement.
@@ -117,15 +117,16 @@ impl CallStore {
         rows.iter().map(recording_from_row).collect()
     }
 
-    /// Calls (call records) that arrived in `[from_ms, to_ms)`, counted per
-    /// UTC clock hour, oldest hour first; hours without calls are left out.
+    /// Calls to the hotline (inbound call records) that arrived in
+    /// `[from_ms, to_ms)`, counted per UTC clock hour, oldest hour first;
+    /// hours without calls are left out.
     ///
     /// # Errors
     /// Database errors.
     pub async fn calls_per_hour(&self, from_ms: i64, to_ms: i64) -> Result<Vec<HourCount>> {
         let rows = sqlx::query(
             "SELECT arrived_at_ms / 3600000 AS h, COUNT(*) AS n FROM cdrs \
-             WHERE arrived_at_ms >= $1 AND arrived_at_ms < $2 \
+             WHERE direction = 'inbound' AND arrived_at_ms >= $1 AND arrived_at_ms < $2 \
              GROUP BY arrived_at_ms / 3600000 ORDER BY h",
         )
         .bind(from_ms)

@@ -23,7 +23,9 @@ use crate::sdp::{self, Encoding, LocalSession, MediaCaps, Negotiated, SessionDes
 use crate::transaction::{new_branch, ClientKey, ServerKey, TransactionLayer};
 
 mod hosted;
+mod originate;
 pub(crate) use hosted::normalize_dialled;
+pub(crate) use originate::{Callback, OriginTarget, Origination, Step};
 
 /// The `o=` user name of our descriptions.
 const SDP_USER: &str = "hotline";
@@ -52,6 +54,8 @@ pub(crate) enum Purpose {
     ReInvite(LegRef),
     /// A NOTIFY about a REFER (RFC 3515 §2.4.4): its response does not matter.
     Notify,
+    /// The INVITE of an outbound call (`originate.rs`).
+    Originate,
 }
 
 /// What a call may touch while handling one input.
@@ -316,6 +320,9 @@ enum Far {
     Agent,
     /// An emergency line through the gateway (`AgentLeg::agent` is its number).
     Emergency,
+    /// A citizen through the carrier trunk, for a callback (`AgentLeg::agent`
+    /// is the number; see `originate.rs`).
+    Trunk,
 }
 
 /// One attempt to reach an agent (or, for a transfer, an emergency line): a
@@ -414,6 +421,11 @@ pub(crate) struct Call {
     forks: Vec<AgentLeg>,
     /// The agent hung up first (the caller was kept for the survey).
     agent_left: bool,
+    /// A callback (`originate.rs`): the agent whose phone is the caller leg.
+    callback_agent: Option<String>,
+    /// A callback: the trunk's digest credentials, taken by the one challenge
+    /// answered on the citizen leg.
+    trunk_auth: Option<(String, String)>,
     /// The agent leg (attempt) whose REFER we accepted, for the NOTIFYs.
     refer_from: Option<u32>,
     tried: Vec<String>,
@@ -451,6 +463,8 @@ impl Call {
             hosted,
             forks: Vec::new(),
             agent_left: false,
+            callback_agent: None,
+            trunk_auth: None,
             refer_from: None,
             tried: Vec::new(),
             last_failure: None,
@@ -471,7 +485,8 @@ impl Call {
                 .agent
                 .as_ref()
                 .filter(|a| a.far == Far::Agent)
-                .map(|a| a.agent.clone()),
+                .map(|a| a.agent.clone())
+                .or_else(|| self.callback_agent.clone()),
             internal: self.internal_caller.is_some(),
             ringing: self
                 .agent
@@ -497,7 +512,8 @@ impl Call {
                 .iter()
                 .chain(&self.forks)
                 .any(|a| a.far == Far::Agent && a.agent == user)
-                || self.internal_caller.as_deref() == Some(user))
+                || self.internal_caller.as_deref() == Some(user)
+                || self.callback_agent.as_deref() == Some(user))
     }
 
     /// The agents this call keeps busy (rung, talking, or calling another agent).
@@ -509,6 +525,7 @@ impl Call {
             .filter(move |a| live && a.far == Far::Agent)
             .map(|a| a.agent.as_str())
             .chain(self.internal_caller.as_deref().filter(move |_| live))
+            .chain(self.callback_agent.as_deref().filter(move |_| live))
     }
 
     pub(crate) fn has_tried(&self, user: &str) -> bool {
@@ -648,7 +665,11 @@ impl Call {
             ),
         );
         headers.push(HeaderName::MaxForwards, "70");
-        let number = uri_user(&self.caller_number);
+        // To the trunk we present our own number (`did` of an outbound call).
+        let number = match far {
+            Far::Trunk => uri_user(&self.did),
+            _ => uri_user(&self.caller_number),
+        };
         headers.push(
             HeaderName::From,
             format!(
@@ -660,7 +681,7 @@ impl Call {
         );
         let to = match far {
             Far::Agent => format!("<sip:{}@{}>", uri_user(&target.user), ctx.cfg.domain),
-            Far::Emergency => format!("<{}>", target.contact),
+            Far::Emergency | Far::Trunk => format!("<{}>", target.contact),
         };
         headers.push(HeaderName::To, to);
         headers.push(
@@ -727,7 +748,7 @@ impl Call {
     ) {
         match purpose {
             Purpose::AgentInvite(attempt) => self.on_agent_invite_response(ctx, attempt, resp),
-            Purpose::Cancel | Purpose::Notify => {}
+            Purpose::Cancel | Purpose::Notify | Purpose::Originate => {}
             Purpose::Bye(leg) => {
                 if resp.as_ref().is_none_or(|r| r.status >= 200) {
                     self.leg_gone(leg);
@@ -782,6 +803,12 @@ impl Call {
                 }
             }
             200..=299 => self.agent_answered(ctx, &resp),
+            401 | 407
+                if self.trunk_auth.is_some()
+                    && self.agent.as_ref().is_some_and(|a| a.far == Far::Trunk) =>
+            {
+                self.answer_trunk_challenge(ctx, &resp);
+            }
             status => {
                 let failure = Failure::from_status(status);
                 tracing::info!(call = %self.id, status, "agent refused");
@@ -969,6 +996,15 @@ impl Call {
                 number: agent_name,
                 at: ctx.now,
             }),
+            Far::Trunk => {
+                // A callback's citizen answered: the agent is bridged now.
+                self.answered = Some(ctx.now);
+                ctx.event(CallEvent::Answered {
+                    call: id,
+                    agent: self.callback_agent.clone().unwrap_or_default(),
+                    at: ctx.now,
+                });
+            }
         }
     }
 
@@ -1138,7 +1174,8 @@ impl Call {
         let current_agent =
             matches!(r, LegRef::Agent(n) if self.agent.as_ref().is_some_and(|a| a.attempt == n));
         self.leg_gone(r);
-        if current_agent && self.hosted && !self.far_is_emergency() {
+        let callback = self.callback_agent.is_some();
+        if current_agent && self.hosted && !self.far_is_emergency() && !callback {
             self.far_left(ctx);
             return;
         }
@@ -1561,10 +1598,17 @@ impl Call {
             rtp: self.caller.leg.port,
         });
         ctx.ports.release(self.agent_port);
+        // A callback's legs are the other way round: the agent's phone was
+        // called first (the caller leg), the citizen second (the far leg).
+        let hangup_by = match by {
+            HangupBy::Caller if self.callback_agent.is_some() => HangupBy::Agent,
+            HangupBy::Agent if self.callback_agent.is_some() => HangupBy::Caller,
+            by => by,
+        };
         ctx.event(CallEvent::Ended {
             call: id,
             at: ctx.now,
-            hangup_by: by,
+            hangup_by,
             reason,
         });
         // Every leg settles within Timer B/F plus the §9.1 CANCEL wait; this

@@ -78,6 +78,7 @@ use crate::net::Remote;
 
 pub use crate::sdp::{Codec, Direction};
 pub(crate) use machine::normalize_dialled;
+pub(crate) use machine::{Callback, OriginTarget};
 pub(crate) use table::{Admission, AgentTarget, CallOutput, CallSettings, Calls};
 
 /// Identifies a call for the binary (media, recordings, CDRs, the API). Random,
@@ -324,6 +325,19 @@ pub enum CallEvent {
         content_type: String,
         body: bytes::Bytes,
     },
+    /// The server placed an outbound call through the trunk (a CDR opens;
+    /// the call is `Ended` if it is not answered, `OriginAnswered` if it is).
+    Originating {
+        call: CallId,
+        /// The number dialled — personal data: log it redacted.
+        number: String,
+        /// Our number presented in From.
+        caller_id: String,
+        at: Instant,
+    },
+    /// The far end of an outbound call answered: the server serves it now
+    /// (prompts, keys) like an answered hotline call.
+    OriginAnswered { call: CallId, at: Instant },
     /// An INVITE that never became a call (403 untrusted, 404 unknown number,
     /// 488, 503 no ports, ...): for metrics and fraud monitoring.
     Refused {

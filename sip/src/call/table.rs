@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::machine::{Call, CallerLeg, Ctx, LegRef, Purpose};
+use super::machine::{
+    Call, Callback, CallerLeg, Ctx, LegRef, OriginTarget, Origination, Purpose, Step,
+};
 use super::{CallControlError, CallEvent, CallId, CallView, EndReason, Leg, MediaCommand};
 use crate::dialog::{new_tag, Dialog, DialogId, Local};
 use crate::media_ports::MediaPorts;
 use crate::message::{ByteStr, HeaderName, Method, Request, Response};
 use crate::net::{Remote, Transport};
+use crate::outbound::OriginateError;
 use crate::sdp::{self, LocalSession, MediaCaps, NegotiationError, SessionDescription};
 use crate::transaction::{ClientKey, ServerKey, TimerConfig, TransactionLayer};
 
@@ -112,6 +115,8 @@ impl Index {
 pub(crate) struct Calls {
     settings: CallSettings,
     calls: HashMap<CallId, Call>,
+    /// Outbound calls not answered yet (`machine/originate.rs`).
+    originations: HashMap<CallId, Origination>,
     index: Index,
     ports: MediaPorts,
     rng: StdRng,
@@ -129,6 +134,7 @@ impl Calls {
             ports: MediaPorts::new(first, last),
             settings,
             calls: HashMap::new(),
+            originations: HashMap::new(),
             index: Index::default(),
             rng: StdRng::seed_from_u64(seed),
             out: VecDeque::new(),
@@ -171,6 +177,93 @@ impl Calls {
         let r = f(call, &mut ctx);
         self.settle(now, id);
         Some(r)
+    }
+
+    /// Runs `f` on origination `id`, then turns it into a call, drops it or
+    /// reschedules it. `None` if `id` is not an origination.
+    fn with_origination(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        id: CallId,
+        f: impl FnOnce(&mut Origination, &mut Ctx<'_>) -> Step,
+    ) -> Option<()> {
+        let mut o = self.originations.remove(&id)?;
+        let step = {
+            let (_, mut ctx) = self.ctx(now, tx);
+            f(&mut o, &mut ctx)
+        };
+        if let Some(old) = self.scheduled.remove(&id) {
+            self.deadlines.remove(&(old, id));
+        }
+        match step {
+            Step::Pending => {
+                if let Some(at) = o.next_deadline() {
+                    self.deadlines.insert((at, id));
+                    self.scheduled.insert(id, at);
+                }
+                self.originations.insert(id, o);
+            }
+            Step::Answered(call) => {
+                self.calls.insert(id, *call);
+                self.settle(now, id);
+            }
+            Step::Finished => {
+                self.index.purge(id);
+                tracing::debug!(call = %id, "origination removed");
+            }
+        }
+        Some(())
+    }
+
+    /// Places an outbound call to `target` (see `machine/originate.rs`), a
+    /// callback if `then` is set. The caller checked the trunk's limits.
+    pub(crate) fn originate(
+        &mut self,
+        now: Instant,
+        tx: &mut TransactionLayer,
+        target: OriginTarget,
+        then: Option<Callback>,
+    ) -> Result<CallId, OriginateError> {
+        let caller_port = self.ports.allocate().map_err(|_| OriginateError::NoPorts)?;
+        let agent_port = match self.ports.allocate() {
+            Ok(p) => p,
+            Err(_) => {
+                self.ports.release(caller_port);
+                return Err(OriginateError::NoPorts);
+            }
+        };
+        let id = self.new_id();
+        let started = {
+            let (_, mut ctx) = self.ctx(now, tx);
+            Origination::start(&mut ctx, id, target, then, (caller_port, agent_port))
+        };
+        match started {
+            Ok(o) => {
+                if let Some(at) = o.next_deadline() {
+                    self.deadlines.insert((at, id));
+                    self.scheduled.insert(id, at);
+                }
+                self.originations.insert(id, o);
+                Ok(id)
+            }
+            Err(e) => {
+                self.ports.release(caller_port);
+                self.ports.release(agent_port);
+                self.index.purge(id);
+                Err(OriginateError::Build(e))
+            }
+        }
+    }
+
+    /// A call id used by no call and no origination.
+    fn new_id(&mut self) -> CallId {
+        loop {
+            let id = CallId(self.rng.gen());
+            if !self.calls.contains_key(&id) && !self.originations.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     /// After a call handled an input: drop it when every leg is done, else
@@ -248,10 +341,7 @@ impl Calls {
                 return Err(self.not_acceptable(&invite, &e));
             }
         };
-        let mut id = CallId(self.rng.gen());
-        while self.calls.contains_key(&id) {
-            id = CallId(self.rng.gen());
-        }
+        let id = self.new_id();
         let hosted = self.settings.hosted && matches!(admission, Admission::Hotline { .. });
         let (caller_number, did, internal_caller) = match admission {
             Admission::Hotline { did, caller_number } => (caller_number, did, None),
@@ -425,6 +515,12 @@ impl Calls {
         if resp.status >= 200 {
             self.index.clients.remove(key);
         }
+        if self.originations.contains_key(&id) {
+            if purpose == Purpose::Originate {
+                self.with_origination(now, tx, id, |o, ctx| o.on_response(ctx, Some(resp)));
+            }
+            return;
+        }
         self.with_call(now, tx, id, |call, ctx| {
             call.on_response(ctx, purpose, Some(resp))
         });
@@ -440,6 +536,12 @@ impl Calls {
         let Some((id, purpose)) = self.index.clients.remove(key) else {
             return;
         };
+        if self.originations.contains_key(&id) {
+            if purpose == Purpose::Originate {
+                self.with_origination(now, tx, id, |o, ctx| o.on_response(ctx, None));
+            }
+            return;
+        }
         self.with_call(now, tx, id, |call, ctx| {
             call.on_response(ctx, purpose, None)
         });
@@ -513,6 +615,16 @@ impl Calls {
 
     /// Ends a call on the operator's behalf.
     pub(crate) fn hang_up(&mut self, now: Instant, tx: &mut TransactionLayer, id: CallId) -> bool {
+        let mut done = false;
+        if self
+            .with_origination(now, tx, id, |o, ctx| {
+                done = o.hang_up(ctx);
+                Step::Pending
+            })
+            .is_some()
+        {
+            return done;
+        }
         self.with_call(now, tx, id, |call, ctx| {
             call.hang_up(ctx, EndReason::Normal, None)
         })
@@ -532,7 +644,12 @@ impl Calls {
         for entry in due {
             self.deadlines.remove(&entry);
             self.scheduled.remove(&entry.1);
-            self.with_call(now, tx, entry.1, |call, ctx| call.on_timer(ctx));
+            if self
+                .with_origination(now, tx, entry.1, |o, ctx| o.on_timer(ctx))
+                .is_none()
+            {
+                self.with_call(now, tx, entry.1, |call, ctx| call.on_timer(ctx));
+            }
         }
     }
 
@@ -610,14 +727,21 @@ impl Calls {
         self.out.pop_front()
     }
 
-    /// Calls in the table (ending ones included until their legs are done).
+    /// Calls in the table (ending ones included until their legs are done),
+    /// outbound calls not answered yet included.
     pub(crate) fn len(&self) -> usize {
-        self.calls.len()
+        self.calls.len() + self.originations.len()
     }
 
-    /// Snapshots, oldest first.
+    /// Snapshots, oldest first; outbound calls not answered yet included
+    /// (so a shutdown hangs them up too).
     pub(crate) fn views(&self) -> Vec<CallView> {
-        let mut v: Vec<CallView> = self.calls.values().map(Call::view).collect();
+        let mut v: Vec<CallView> = self
+            .calls
+            .values()
+            .map(Call::view)
+            .chain(self.originations.values().map(Origination::view))
+            .collect();
         v.sort_by_key(|c| (c.started, c.id));
         v
     }

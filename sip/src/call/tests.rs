@@ -1885,3 +1885,4 @@ fn rfc2543_hold_and_inactive_are_relayed_as_such() {
 }
 
 mod hosted;
+mod originate;

@@ -55,8 +55,11 @@
 //! The module never reads a clock or an entropy source of its own: `now` and the RNG
 //! are passed in (sans-IO, see `STYLE.md`).
 
+mod client;
 mod nonces;
 mod params;
+
+pub use client::{authorization, ChallengeError};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -38,3 +38,7 @@ $$;
 ALTER TABLE kb_articles ADD COLUMN pairs text[]
     GENERATED ALWAYS AS (kb_bigrams(title || ' ' || body)) STORED;
 CREATE INDEX kb_articles_pairs ON kb_articles USING gin (pairs);
+-- A common pair (医保 in a third of the articles) is cheaper to check while
+-- walking the articles newest first, which stops at the page; the planner
+-- chooses between the two from the pair column's element statistics.
+CREATE INDEX kb_articles_updated ON kb_articles (updated_at_ms);

@@ -40,3 +40,5 @@ WITH RECURSIVE pos (id, t, i) AS (
 SELECT substr(t, i, 2), id FROM pos WHERE substr(t, i, 2) NOT GLOB '*[ 	
 
 ]*';
+-- Searches for common pairs walk the articles newest first.
+CREATE INDEX kb_articles_updated ON kb_articles (updated_at_ms);

@@ -71,6 +71,11 @@ fn newest(conds: &[String], status: &str, limit: usize) -> String {
     )
 }
 
+/// Matches of the rarest two-character term from which a SQLite search walks
+/// the articles newest first instead of listing the matches: at 1,000
+/// matches in 10,000 articles, the page of 20 is found after about 200.
+const WALK_FROM_MATCHES: i64 = 1_000;
+
 /// An FTS5 phrase for one term (quotes doubled).
 fn fts_phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
@@ -265,13 +270,24 @@ impl Store {
                 // are joined with a space, so the pair is there exactly when
                 // the term is in the title or the body (ASCII case folded,
                 // as LIKE does). Other terms are matched with LIKE.
+                let pairs: Vec<String> = terms
+                    .iter()
+                    .filter(|t| t.chars().count() == 2)
+                    .map(|t| t.chars().map(|c| c.to_ascii_lowercase()).collect())
+                    .collect();
+                // Common pairs (医保 in a third of the articles) are cheaper
+                // to check while walking the articles newest first, which
+                // stops at the page; rare ones to list and sort.
+                let walk = self.rarest_pair_count(&pairs).await? >= WALK_FROM_MATCHES;
+                let member = if walk { "+a.id" } else { "a.id" };
+                let mut pairs = pairs.into_iter();
                 let conds: Vec<String> = terms
                     .iter()
                     .map(|t| {
                         if t.chars().count() == 2 {
-                            binds.push(t.chars().map(|c| c.to_ascii_lowercase()).collect());
+                            binds.push(pairs.next().unwrap_or_default());
                             format!(
-                                "a.id IN (SELECT article_id FROM kb_pairs WHERE pair = ${})",
+                                "{member} IN (SELECT article_id FROM kb_pairs WHERE pair = ${})",
                                 binds.len()
                             )
                         } else {
@@ -279,7 +295,16 @@ impl Store {
                         }
                     })
                     .collect();
-                newest(&conds, status, binds.len() + 1)
+                let sql = newest(&conds, status, binds.len() + 1);
+                if walk {
+                    sql.replacen(
+                        "FROM kb_articles a WHERE",
+                        "FROM kb_articles a INDEXED BY kb_articles_updated WHERE",
+                        2,
+                    )
+                } else {
+                    sql
+                }
             }
             Backend::Postgres => {
                 // A two-character term is answered by the stored character
@@ -306,6 +331,21 @@ impl Store {
         }
         let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(|r| article_of(r).map(|(a, _)| a)).collect()
+    }
+
+    /// How many articles contain the rarest of `pairs` (SQLite's pair
+    /// index); 0 when there are none.
+    async fn rarest_pair_count(&self, pairs: &[String]) -> Result<i64> {
+        let mut rarest: Option<i64> = None;
+        for p in pairs {
+            let n: i64 = sqlx::query("SELECT count(*) AS n FROM kb_pairs WHERE pair = $1")
+                .bind(p.as_str())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+            rarest = Some(rarest.map_or(n, |r| r.min(n)));
+        }
+        Ok(rarest.unwrap_or(0))
     }
 
     /// Rebuilds the two-character search index of every article (SQLite;

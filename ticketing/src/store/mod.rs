@@ -16,12 +16,16 @@
 //! Queries use `$N` placeholders, which both engines accept.
 
 mod audit;
+mod callback_tasks;
+mod campaign;
 mod drafts;
 mod knowledge;
 mod order_list;
 mod orders;
 mod reports;
+mod satisfaction;
 mod supervision;
+mod survey_jobs;
 mod tickets;
 mod users;
 
@@ -32,10 +36,13 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRecord};
+pub use callback_tasks::{CallbackTask, NewCallbackTask, TaskRefusal};
+pub use campaign::{Batch, Campaign, Recovery, SURVEY_ROBOT};
 pub use order_list::{Cursor, OrderFilter, PageStart};
 pub use orders::{DraftRow, HistoryRow, LinkageRow, NewOrder, OrderRow};
 pub use reports::{Cell, Report, ReportParams, Table};
 pub use supervision::SupervisionFilter;
+pub use survey_jobs::{job_id, JobStatus, JobUpdate, SurveyAttempt, SurveyJob};
 pub use tickets::OrderPage;
 pub use tickets::{from_ms, history_row, linkage_row, ms, order_row, parse_order};
 pub use users::{NewUser, Unit, UserRecord, UserRole};
@@ -246,3 +253,6 @@ pub(crate) mod testdb;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod campaign_tests;

@@ -47,17 +47,20 @@ pub enum Report {
     OnTime,
     /// Extension and return requests per unit.
     ExtensionsReturns,
-    /// Handling-stage satisfaction per lead unit.
+    /// Reception- and handling-stage satisfaction per lead unit.
     SatisfactionByUnit,
-    /// Reception-stage satisfaction per agent.
+    /// Reception- and handling-stage satisfaction per agent (who took the
+    /// order or the call).
     SatisfactionByAgent,
+    /// Reception- and handling-stage satisfaction per category.
+    SatisfactionByCategory,
     /// Most frequent topics.
     HotTopics,
 }
 
 impl Report {
     /// Every report with its URL name.
-    pub const ALL: [(Report, &'static str); 9] = [
+    pub const ALL: [(Report, &'static str); 10] = [
         (Report::ByCategory, "orders-by-category"),
         (Report::ByDistrict, "orders-by-district"),
         (Report::ByUnit, "orders-by-unit"),
@@ -66,6 +69,7 @@ impl Report {
         (Report::ExtensionsReturns, "extensions-returns"),
         (Report::SatisfactionByUnit, "satisfaction-by-unit"),
         (Report::SatisfactionByAgent, "satisfaction-by-agent"),
+        (Report::SatisfactionByCategory, "satisfaction-by-category"),
         (Report::HotTopics, "hot-topics"),
     ];
 
@@ -94,7 +98,7 @@ pub struct ReportParams {
 
 const DAY_MS: i64 = 86_400_000;
 
-fn ratio(n: i64, d: i64) -> Cell {
+pub(super) fn ratio(n: i64, d: i64) -> Cell {
     if d == 0 {
         Cell::Null
     } else {
@@ -189,78 +193,9 @@ impl Store {
                     rows: out,
                 })
             }
-            Report::SatisfactionByUnit | Report::SatisfactionByAgent => {
-                let (sql, name) = if report == Report::SatisfactionByUnit {
-                    (
-                        format!(
-                            "SELECT lead_unit AS k, satisfaction AS s, COUNT(*) AS n FROM orders \
-                             WHERE {range} AND satisfaction IS NOT NULL AND lead_unit IS NOT NULL \
-                             GROUP BY lead_unit, satisfaction"
-                        ),
-                        "unit",
-                    )
-                } else {
-                    // Reception surveys on orders, and those the call side
-                    // stores without an order (`surveys`).
-                    (
-                        format!(
-                            "SELECT k, s, CAST(SUM(n) AS BIGINT) AS n FROM ( \
-                               SELECT created_by AS k, reception_score AS s, COUNT(*) AS n FROM orders \
-                               WHERE {range} AND reception_score IS NOT NULL \
-                               GROUP BY created_by, reception_score \
-                               UNION ALL \
-                               SELECT agent_id AS k, score AS s, COUNT(*) AS n FROM surveys \
-                               WHERE at_ms >= $1 AND at_ms < $2 AND stage = 'reception' \
-                               AND order_id IS NULL AND agent_id IS NOT NULL AND score IS NOT NULL \
-                               GROUP BY agent_id, score) x GROUP BY k, s"
-                        ),
-                        "agent",
-                    )
-                };
-                let rows = sqlx::query(&sql)
-                    .bind(p.from_ms)
-                    .bind(p.to_ms)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut by: std::collections::BTreeMap<String, [i64; 5]> =
-                    std::collections::BTreeMap::new();
-                for r in rows {
-                    let k: String = r.try_get("k")?;
-                    let s: i64 = r.try_get("s")?;
-                    let n: i64 = r.try_get("n")?;
-                    if let Some(slot) = usize::try_from(s - 1).ok().filter(|i| *i < 5) {
-                        by.entry(k).or_default()[slot] += n;
-                    }
-                }
-                let rows = by
-                    .into_iter()
-                    .map(|(k, c)| {
-                        let total: i64 = c.iter().sum();
-                        // §20: 1 very satisfied, 2 satisfied, 3 basically satisfied.
-                        let satisfied = c[0] + c[1] + c[2];
-                        let weighted: i64 = c.iter().zip(1..).map(|(n, score)| n * score).sum();
-                        let mut row = vec![Cell::Text(k), Cell::Int(total)];
-                        row.extend(c.iter().map(|n| Cell::Int(*n)));
-                        row.push(ratio(satisfied, total));
-                        row.push(ratio(weighted, total));
-                        row
-                    })
-                    .collect();
-                Ok(Table {
-                    columns: vec![
-                        name,
-                        "surveys",
-                        "very_satisfied",
-                        "satisfied",
-                        "basically_satisfied",
-                        "dissatisfied",
-                        "very_dissatisfied",
-                        "satisfied_rate",
-                        "mean_score",
-                    ],
-                    rows,
-                })
-            }
+            Report::SatisfactionByUnit
+            | Report::SatisfactionByAgent
+            | Report::SatisfactionByCategory => self.satisfaction(report, p).await,
             Report::HotTopics => {
                 let sql = format!(
                     "SELECT topic AS k, category AS c, COUNT(*) AS n FROM orders WHERE {range} \

@@ -642,3 +642,92 @@ async fn keyset_paging_on_postgres() {
         paging(store).await;
     }
 }
+
+/// Two-character terms common enough that SQLite walks the articles newest
+/// first (more than `WALK_FROM_MATCHES` matches) find the same articles, in
+/// the same order, as the listing path does for rarer ones.
+async fn common_pairs(store: Store) {
+    use crate::knowledge::Article;
+    let rules = kb_rules();
+    let start = time::macros::datetime!(2026-03-02 09:00 +8);
+    let n = 1_100_i64;
+    for i in 0..n {
+        // Every article mentions 医保; one in ten also 备案; one withdrawn.
+        let title = format!("医保问答{i}");
+        let body = if i % 10 == 0 {
+            format!("异地就医备案，第{i}条")
+        } else {
+            format!("门诊报销，第{i}条")
+        };
+        let when = start + time::Duration::minutes(i);
+        store
+            .create_article(&who(1), |id| {
+                let mut a = Article::register(
+                    id,
+                    crate::UnitId::new("hrss"),
+                    &title,
+                    None,
+                    when.date(),
+                    when,
+                    &rules.calendar,
+                    &rules.knowledge,
+                )?;
+                if i != n - 1 {
+                    a.publish(&title, &body, when)?;
+                }
+                Ok(a)
+            })
+            .await
+            .expect("article");
+    }
+    let titles = |v: Vec<crate::knowledge::Article>| -> Vec<String> {
+        v.into_iter().map(|a| a.title).collect()
+    };
+    // Newest published first; the unpublished newest one left out.
+    let got = titles(store.search_articles("医保", true, 5).await.expect("s"));
+    let want: Vec<String> = (n - 6..n - 1)
+        .rev()
+        .map(|i| format!("医保问答{i}"))
+        .collect();
+    assert_eq!(got, want);
+    // With everything, the unpublished one comes first.
+    let got = titles(store.search_articles("医保", false, 2).await.expect("s"));
+    assert_eq!(
+        got,
+        [format!("医保问答{}", n - 1), format!("医保问答{}", n - 2)]
+    );
+    // A common pair and a rarer one: only articles with both.
+    let got = titles(
+        store
+            .search_articles("医保 备案", true, 3)
+            .await
+            .expect("s"),
+    );
+    let want: Vec<String> = [1090, 1080, 1070]
+        .iter()
+        .map(|i| format!("医保问答{i}"))
+        .collect();
+    assert_eq!(got, want);
+    // A common pair and a one-character term (LIKE).
+    let got = titles(store.search_articles("医保 诊", true, 2).await.expect("s"));
+    assert_eq!(got, ["医保问答1098", "医保问答1097"]);
+    // A pair nobody has.
+    assert!(store
+        .search_articles("医保 出租", true, 5)
+        .await
+        .expect("s")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn common_pairs_on_sqlite() {
+    let (store, _dir) = testdb::sqlite().await;
+    common_pairs(store).await;
+}
+
+#[tokio::test]
+async fn common_pairs_on_postgres() {
+    if let Some(store) = testdb::postgres("store_common_pairs").await {
+        common_pairs(store).await;
+    }
+}

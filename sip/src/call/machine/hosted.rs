@@ -37,7 +37,9 @@ use bytes::Bytes;
 
 use super::{AgentLeg, AgentPhase, Call, CallerPhase, Ctx, Failure, Far, LegRef, Purpose};
 use crate::call::table::AgentTarget;
-use crate::call::{CallControlError, CallEvent, CallState, MediaCommand, RingFailure};
+use crate::call::{
+    CallControlError, CallEvent, CallState, EndReason, HangupBy, MediaCommand, RingFailure,
+};
 use crate::dialog::RequestCheck;
 use crate::message::{HeaderName, Method, Request, Response};
 use crate::transaction::ServerKey;
@@ -122,6 +124,27 @@ impl Call {
                 number: name,
                 status,
             }),
+            Far::Trunk => {
+                // A callback whose citizen cannot be reached is over.
+                ctx.event(CallEvent::RingFailed {
+                    call: self.id,
+                    agent: name,
+                    failure: failure.into(),
+                });
+                let reason = match failure {
+                    Failure::Busy => EndReason::Busy,
+                    Failure::NoAnswer => EndReason::NoAnswer,
+                    Failure::Rejected(s) => EndReason::Rejected(s),
+                    Failure::Broken => EndReason::Error,
+                };
+                self.end(
+                    ctx,
+                    reason,
+                    HangupBy::System,
+                    480,
+                    Some("Callee Unavailable"),
+                );
+            }
         }
     }
 
