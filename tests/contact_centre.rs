@@ -124,6 +124,19 @@ async fn cantonese_caller_reaches_a_cantonese_agent_and_rates_the_service_4() {
     assert_eq!(call["ivr"]["language"], "yue", "{call}");
     assert_eq!(call["ivr"]["queue"], "cantonese", "{call}");
     let mandarin_token = server.login("1001", &password("1001")).await;
+    // An agent's call list holds its own calls only (callers' numbers are
+    // personal data); the supervisor's holds them all.
+    assert_eq!(calls["live"].as_array().map(Vec::len), Some(1), "{calls}");
+    let (status, others) = http(
+        &server,
+        &mandarin_token,
+        reqwest::Method::GET,
+        "/api/calls",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{others}");
+    assert_eq!(others["live"], json!([]), "{others}");
     let (status, _) = http(
         &server,
         &mandarin_token,

@@ -354,15 +354,35 @@ impl CallStore {
     /// # Errors
     /// Database errors.
     pub async fn list_cdrs(&self, limit: u32, offset: u64) -> Result<Vec<Cdr>> {
+        self.list_cdrs_of(None, limit, offset).await
+    }
+
+    /// [`CallStore::list_cdrs`] limited to the calls `agent` took, when given.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_cdrs_of(
+        &self,
+        agent: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<Cdr>> {
+        let filter = if agent.is_some() {
+            "WHERE agent_id = $3"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {CDR_COLUMNS} FROM cdrs \
+            "SELECT {CDR_COLUMNS} FROM cdrs {filter} \
              ORDER BY arrived_at_ms DESC, call_id DESC LIMIT $1 OFFSET $2"
         );
-        let rows = sqlx::query(&sql)
+        let mut q = sqlx::query(&sql)
             .bind(i64::from(limit))
-            .bind(clamp_i64(offset))
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(clamp_i64(offset));
+        if let Some(a) = agent {
+            q = q.bind(a);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(cdr_from_row).collect()
     }
 

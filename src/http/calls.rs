@@ -97,17 +97,32 @@ impl From<Cdr> for CdrView {
     }
 }
 
-/// `GET /api/calls`: live calls and a page of recent ones.
+/// `GET /api/calls`: live calls and a page of recent ones. Supervisors and
+/// administrators see every call; an agent only the calls ringing it or
+/// answered by it (callers' numbers are personal data); unit staff none.
 pub(super) async fn list_calls(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<CallsView>, ApiError> {
+    principal.require(
+        &[Role::Agent, Role::Supervisor, Role::Admin],
+        "the call list",
+    )?;
     let (limit, offset) = page.checked()?;
-    let live = state.sip.calls().await;
+    let own = (principal.role == Role::Agent).then_some(principal.user.as_str());
+    let live = state
+        .sip
+        .calls()
+        .await
+        .into_iter()
+        .filter(|c| {
+            own.is_none_or(|me| c.agent.as_deref() == Some(me) || c.ringing.iter().any(|r| r == me))
+        })
+        .collect();
     let recent = state
         .store
-        .list_cdrs(limit, offset)
+        .list_cdrs_of(own, limit, offset)
         .await
         .map_err(|e| ApiError::internal("listing call records", e))?
         .into_iter()
