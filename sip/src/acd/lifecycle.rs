@@ -136,7 +136,13 @@ impl Acd {
         self.settle(now, a);
     }
 
-    fn apply_request(&mut self, now: Instant, a: AgentIx, req: StateRequest, cause: StateCause) {
+    pub(crate) fn apply_request(
+        &mut self,
+        now: Instant,
+        a: AgentIx,
+        req: StateRequest,
+        cause: StateCause,
+    ) {
         match req {
             StateRequest::Ready => {
                 let agent = &mut self.agents[a as usize];
