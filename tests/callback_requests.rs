@@ -60,7 +60,7 @@ async fn acd_state(server: &TestServer, token: &str, agent: &str) -> String {
         .as_array()
         .and_then(|a| a.iter().find(|a| a["id"] == agent))
         .unwrap_or_else(|| panic!("{agent} listed: {agents}"));
-    me["acd"]["state"].as_str().unwrap_or_default().to_owned()
+    me["state"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Waits until the live call's menu phase is `phase`.
