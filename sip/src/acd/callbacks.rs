@@ -11,7 +11,8 @@
 //! up while agents of the queue are available, the best available one (by the
 //! queue's strategy order) is reserved at once.
 //!
-//! A callback that connected ends like any call (wrap-up of the queue, then
+//! A state asked for while reserved (ringing or talking) applies when the
+//! callback ends, as for a call. A callback that connected ends like any call (wrap-up of the queue, then
 //! ready or the state asked for meanwhile); one that did not connect makes the
 //! agent available again at once; one the agent's phone did not answer sets
 //! them `not_ready` (`missed_call`), so the next request does not ring an
@@ -112,9 +113,11 @@ impl Acd {
             }
             CallbackEnd::AgentMissed => {
                 ag.call_queue = None;
-                ag.pending = None;
-                let req = StateRequest::NotReady {
-                    reason: NotReadyReason::MissedCall,
+                let req = match ag.pending.take() {
+                    Some(StateRequest::LoggedOut) => StateRequest::LoggedOut,
+                    _ => StateRequest::NotReady {
+                        reason: NotReadyReason::MissedCall,
+                    },
                 };
                 self.apply_request(now, a, req, StateCause::MaxNoAnswer);
             }

@@ -139,6 +139,12 @@ fn a_state_asked_for_during_a_callback_applies_after_it() {
     h.ready("a");
     let now = h.now;
     h.acd.set_callbacks_waiting(now, "q", 1).expect("queue");
+    // Asked while the agent's phone rings for the callback: kept too.
+    let pause = StateRequest::NotReady {
+        reason: NotReadyReason::Meal,
+    };
+    h.acd.set_state(now, "a", pause).expect("agent");
+    assert_eq!(h.acd.agent_state("a"), Some(AgentState::Ringing));
     h.acd.callback_answered(now, "a").expect("reserved");
     let pause = StateRequest::NotReady {
         reason: NotReadyReason::Meal,
