@@ -186,6 +186,69 @@ impl Core {
 mod tests {
     use super::*;
 
+    fn centre(config: &hotline_config::Config) -> ContactCentre {
+        let menu = hotline_ivr::Menu::load(config).expect("the default menu");
+        let acd = hotline_sip::acd::Acd::new(crate::contact::acd_settings(config), Instant::now())
+            .expect("ACD");
+        ContactCentre::new(std::sync::Arc::new(menu), acd, false, None)
+    }
+
+    fn row(id: &str, queue: &str, status: &str, at: i64) -> CallbackRow {
+        CallbackRow {
+            id: id.into(),
+            call_id: format!("call-{id}"),
+            caller_number: "13800138000".into(),
+            number: "13800138000".into(),
+            queue: Some(queue.into()),
+            reason: "max_wait".into(),
+            language: "cmn".into(),
+            requested_at_ms: at,
+            status: status.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn open_requests_of_callbacks_first_queues_are_reloaded_only_with_a_trunk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let (calls, _tickets) = crate::server::open_database(&url).await.expect("database");
+        let records = ContactRecords::new(calls.pool().clone());
+        for r in [
+            row("r2", "general", "open", 2),
+            row("r1", "general", "open", 1),
+            row("r3", "consumer", "open", 3),
+            row("r4", "general", "done", 0),
+        ] {
+            records.insert_callback(&r).await.expect("insert");
+        }
+        let later = epoch_ms(SystemTime::now()) + 3_600_000;
+        records
+            .update_callback_attempt("r2", "open", 1, Some(later))
+            .await
+            .expect("update");
+        let mut config = hotline_config::Config::builtin_default();
+        for q in &mut config.queues {
+            q.callbacks_first = q.name == "general";
+        }
+
+        let mut c = centre(&config);
+        start(&mut c, &config, true, Some(&records)).await;
+        let open = c.open_callbacks("general");
+        let ids: Vec<&str> = open.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2"], "open ones, oldest first");
+        assert_eq!((open[0].attempts, open[0].not_before), (0, None));
+        assert_eq!(open[1].attempts, 1);
+        assert!(
+            open[1].not_before.is_some_and(|t| t > Instant::now()),
+            "the retry time is kept"
+        );
+        assert!(c.open_callbacks("consumer").is_empty());
+
+        let mut c = centre(&config);
+        start(&mut c, &config, false, Some(&records)).await;
+        assert!(c.open_callbacks("general").is_empty(), "no trunk: nothing");
+    }
+
     #[test]
     fn only_undialable_numbers_are_never_retried() {
         assert_eq!(
