@@ -126,6 +126,10 @@ pub struct QueueConfig {
     /// When the queue is open; open around the clock when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shifts: Vec<ShiftConfig>,
+    /// Open callback requests of this queue are dialled by the next agent
+    /// who becomes ready, before any waiting inbound call (needs
+    /// `[trunk.outbound]`); when false they wait for manual handling.
+    pub callbacks_first: bool,
 }
 
 impl Default for QueueConfig {
@@ -142,6 +146,7 @@ impl Default for QueueConfig {
             announce_interval_s: 60,
             service_level_s: 15,
             shifts: Vec::new(),
+            callbacks_first: false,
         }
     }
 }

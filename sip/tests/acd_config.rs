@@ -35,6 +35,7 @@ fn acd_settings(config: &Config) -> Result<AcdSettings, String> {
                     }),
                 announce_interval: (q.announce_interval_s > 0).then(|| secs(q.announce_interval_s)),
                 service_level: secs(q.service_level_s),
+                callbacks_first: q.callbacks_first,
                 shifts: q
                     .shifts
                     .iter()

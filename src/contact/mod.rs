@@ -25,6 +25,9 @@
 //! *generation* in their high 32 bits, so the end of a prompt started by an
 //! earlier phase is never taken for the current one.
 
+#[cfg(test)]
+mod callback_tests;
+mod callbacks;
 pub mod records;
 mod settings;
 #[cfg(test)]
@@ -42,6 +45,10 @@ use hotline_sip::acd::{
 use hotline_sip::call::{CallEvent, CallId, HangupBy, RingFailure};
 use serde::Serialize;
 
+pub use callbacks::{
+    CallbackUpdate, NotPlaced, OpenCallback, CALLBACK_RETRY_AFTER, MAX_CALLBACK_ATTEMPTS,
+    NOT_PLACED_RETRY_AFTER,
+};
 pub use settings::acd_settings;
 
 /// What the SIP core must do for the contact centre.
@@ -83,6 +90,17 @@ pub enum Command {
     SaveSurvey(SurveyRecord),
     /// Store a callback request.
     SaveCallback(CallbackRecord),
+    /// Place callback request `request` with `agent` (reserved in the ACD):
+    /// `Endpoint::originate_callback(agent, number)`, then report with
+    /// [`ContactCentre::callback_placed`] or
+    /// [`ContactCentre::callback_not_placed`].
+    PlaceCallback {
+        request: String,
+        agent: String,
+        number: String,
+    },
+    /// Store a callback request's new status after an attempt.
+    UpdateCallback(CallbackUpdate),
     /// Something for the live views (wallboard, workstation).
     Publish(AcdOutput),
 }
@@ -192,6 +210,8 @@ pub struct ContactCentre {
     /// Queue for callers whose emergency transfer failed.
     fallback_queue: Option<String>,
     flows: HashMap<CallId, Flow>,
+    /// Callback requests dialled automatically (`callbacks.rs`).
+    callbacks: callbacks::CallbackBook,
     out: VecDeque<Command>,
 }
 
@@ -215,6 +235,7 @@ impl ContactCentre {
             announcement: None,
             fallback_queue,
             flows: HashMap::new(),
+            callbacks: callbacks::CallbackBook::default(),
             out: VecDeque::new(),
         }
     }
@@ -232,7 +253,10 @@ impl ContactCentre {
             Phase::Callback { offer, .. } => offer.next_wake(),
             _ => None,
         });
-        machines.chain(self.acd.poll_timeout()).min()
+        machines
+            .chain(self.acd.poll_timeout())
+            .chain(self.callbacks.next_wake())
+            .min()
     }
 
     /// Timers: the ACD's (ring timeouts, announcements, overflow, wrap-up)
@@ -263,6 +287,7 @@ impl ContactCentre {
             self.apply(now, call, actions);
         }
         self.drain_acd(now);
+        self.sync_callbacks(now);
     }
 
     /// The local wall-clock time, for shifts and day boundaries.
@@ -341,6 +366,10 @@ impl ContactCentre {
 
     /// A call event from the SIP core.
     pub fn on_call_event(&mut self, now: Instant, event: &CallEvent) {
+        if self.callback_event(now, event) {
+            self.drain_acd(now);
+            return;
+        }
         match event {
             CallEvent::Arrived {
                 call,
@@ -707,6 +736,9 @@ impl ContactCentre {
                         CallbackReason::Closed => "closed",
                     };
                     self.offer_callback(now, *call, reason);
+                }
+                AcdOutput::CallbackReserved { agent, queue } => {
+                    self.callback_reserved(now, agent, queue);
                 }
                 _ => {}
             }

@@ -37,8 +37,19 @@ pub struct CallbackRow {
     pub reason: String,
     pub language: String,
     pub requested_at_ms: i64,
-    /// `open`, `claimed` or `done`.
+    /// `open`, `claimed`, `done` or `failed` (automatic callbacks).
     pub status: String,
+}
+
+/// An open callback request with its automatic attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCallbackRow {
+    pub id: String,
+    pub number: String,
+    pub queue: String,
+    pub attempts: i64,
+    /// Not to be dialled before (epoch ms).
+    pub retry_at_ms: Option<i64>,
 }
 
 /// An emergency-linkage record (§9, §14).
@@ -165,6 +176,56 @@ impl ContactRecords {
             .bind(status)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Open requests of these queues, oldest first, with their attempts
+    /// (automatic callbacks, `migrations/0005_callback_attempts.sql`).
+    pub async fn open_callbacks(
+        &self,
+        queues: &[String],
+    ) -> Result<Vec<OpenCallbackRow>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, number, queue, attempts, retry_at_ms FROM callback_requests \
+             WHERE status = 'open' AND queue IS NOT NULL ORDER BY requested_at_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let queue: Option<String> = r.try_get("queue")?;
+            let Some(queue) = queue.filter(|q| queues.contains(q)) else {
+                continue;
+            };
+            out.push(OpenCallbackRow {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                queue,
+                attempts: r.try_get("attempts")?,
+                retry_at_ms: r.try_get("retry_at_ms")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A request's status after an automatic attempt.
+    pub async fn update_callback_attempt(
+        &self,
+        id: &str,
+        status: &str,
+        attempts: i64,
+        retry_at_ms: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE callback_requests SET status = $2, attempts = $3, retry_at_ms = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(attempts)
+        .bind(retry_at_ms)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -328,6 +389,35 @@ mod tests {
             .expect("list")
             .is_empty());
         assert_eq!(r.list_callbacks(None, 10, 0).await.expect("list").len(), 1);
+
+        // Automatic attempts: listed for the callbacks_first queues only,
+        // then updated (retry, failed: a status the first schema refused).
+        let open = r
+            .open_callbacks(&["general".to_owned()])
+            .await
+            .expect("open");
+        assert_eq!(open.len(), 1);
+        assert_eq!((open[0].id.as_str(), open[0].attempts), ("cb1", 0));
+        assert!(r
+            .open_callbacks(&["other".to_owned()])
+            .await
+            .expect("open")
+            .is_empty());
+        r.update_callback_attempt("cb1", "open", 1, Some(99))
+            .await
+            .expect("retry");
+        let open = r
+            .open_callbacks(&["general".to_owned()])
+            .await
+            .expect("open");
+        assert_eq!((open[0].attempts, open[0].retry_at_ms), (1, Some(99)));
+        r.update_callback_attempt("cb1", "failed", 3, None)
+            .await
+            .expect("failed");
+        assert_eq!(
+            r.list_callbacks(Some("failed"), 10, 0).await.expect("list")[0].id,
+            "cb1"
+        );
 
         r.insert_day("2026-11-24", "{\"date\":\"2026-11-24\"}", 1)
             .await

@@ -39,6 +39,7 @@ pub fn acd_settings(config: &Config) -> AcdSettings {
                 s.announce_interval =
                     (q.announce_interval_s > 0).then(|| Duration::from_secs(q.announce_interval_s));
                 s.service_level = Duration::from_secs(q.service_level_s);
+                s.callbacks_first = q.callbacks_first;
                 s.shifts = q
                     .shifts
                     .iter()

@@ -13,12 +13,12 @@ use hotline_sip::call::{CallEvent, CallId, EndReason, HangupBy, RingFailure};
 
 use super::*;
 
-struct H {
-    cc: ContactCentre,
-    now: Instant,
+pub(super) struct H {
+    pub(super) cc: ContactCentre,
+    pub(super) now: Instant,
 }
 
-fn centre(survey: bool) -> H {
+pub(super) fn centre(survey: bool) -> H {
     let config = Config::builtin_default();
     let menu =
         Arc::new(Menu::load(&config).expect("the default menu loads with the shipped prompts"));
@@ -31,19 +31,19 @@ fn centre(survey: bool) -> H {
 }
 
 impl H {
-    fn drain(&mut self) -> Vec<Command> {
+    pub(super) fn drain(&mut self) -> Vec<Command> {
         std::iter::from_fn(|| self.cc.poll_command()).collect()
     }
 
     /// Commands other than publications.
-    fn commands(&mut self) -> Vec<Command> {
+    pub(super) fn commands(&mut self) -> Vec<Command> {
         self.drain()
             .into_iter()
             .filter(|c| !matches!(c, Command::Publish(_)))
             .collect()
     }
 
-    fn advance(&mut self, d: Duration) -> Vec<Command> {
+    pub(super) fn advance(&mut self, d: Duration) -> Vec<Command> {
         let until = self.now + d;
         let mut all = Vec::new();
         while let Some(t) = self.cc.poll_timeout().filter(|t| *t <= until) {
@@ -55,7 +55,7 @@ impl H {
         all
     }
 
-    fn arrive(&mut self, call: CallId, did: &str) -> Vec<Command> {
+    pub(super) fn arrive(&mut self, call: CallId, did: &str) -> Vec<Command> {
         self.cc.on_call_event(
             self.now,
             &CallEvent::Arrived {
@@ -68,14 +68,14 @@ impl H {
         self.commands()
     }
 
-    fn key(&mut self, call: CallId, digit: char) -> Vec<Command> {
+    pub(super) fn key(&mut self, call: CallId, digit: char) -> Vec<Command> {
         self.cc.on_digit(self.now, call, digit);
         self.commands()
     }
 
     /// Finishes every non-looped playback in `cmds` (in order) and returns
     /// what followed.
-    fn play_out(&mut self, call: CallId, cmds: &[Command]) -> Vec<Command> {
+    pub(super) fn play_out(&mut self, call: CallId, cmds: &[Command]) -> Vec<Command> {
         let mut out = Vec::new();
         for c in cmds {
             if let Command::Play {
@@ -89,7 +89,7 @@ impl H {
         out
     }
 
-    fn ready(&mut self, agent: &str) {
+    pub(super) fn ready(&mut self, agent: &str) {
         self.cc.set_registered(self.now, agent, true);
         self.cc
             .set_agent_state(self.now, agent, StateRequest::Ready)
@@ -98,7 +98,7 @@ impl H {
     }
 }
 
-fn rings(cmds: &[Command]) -> Vec<String> {
+pub(super) fn rings(cmds: &[Command]) -> Vec<String> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Ring { agent, .. } => Some(agent.clone()),

@@ -399,12 +399,40 @@ async fn request_task(state: &AppState, p: &Principal, id: &str) -> Result<Strin
     Ok(task_id)
 }
 
+/// Refuses manual work on a request the contact centre dials itself (its
+/// queue has `callbacks_first` and an outbound trunk is configured): the
+/// two would call the citizen twice.
+async fn check_manual(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let row = records(state)
+        .callback(id)
+        .await
+        .map_err(|e| ApiError::internal("reading a callback request", e))?
+        .ok_or_else(|| ApiError::NotFound("no such callback request".into()))?;
+    let automatic = state.config.trunk.outbound.uri.is_some()
+        && state
+            .config
+            .queues
+            .iter()
+            .any(|q| q.callbacks_first && Some(&q.name) == row.queue.as_ref());
+    if automatic {
+        return Err(ApiError::conflict(
+            "dialled_automatically",
+            format!(
+                "queue {} dials its callback requests itself: the next ready agent takes this one",
+                row.queue.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /api/callbacks/{id}/claim`.
 pub(super) async fn claim_request(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CallbackTask>, ApiError> {
+    check_manual(&state, &id).await?;
     let task = request_task(&state, &principal, &id).await?;
     claim_task(&state, &principal, &task).await.map(Json)
 }
@@ -415,6 +443,7 @@ pub(super) async fn call_request(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CallResult>, ApiError> {
+    check_manual(&state, &id).await?;
     let task = request_task(&state, &principal, &id).await?;
     call_task(&state, &principal, &task).await.map(Json)
 }

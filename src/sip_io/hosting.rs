@@ -151,14 +151,14 @@ impl Core {
                         status: "open".into(),
                     };
                     tracing::info!(call = %row.call_id, reason = %row.reason, "callback requested");
-                    if let Some(r) = self.records.clone() {
-                        tokio::spawn(async move {
-                            if let Err(e) = r.insert_callback(&row).await {
-                                tracing::error!(call = %row.call_id, "cannot store the callback request: {e}");
-                            }
-                        });
-                    }
+                    self.save_callback_request(row);
                 }
+                Command::PlaceCallback {
+                    request,
+                    agent,
+                    number,
+                } => self.place_queued_callback(&request, &agent, &number),
+                Command::UpdateCallback(u) => self.store_callback_outcome(u),
                 Command::Publish(o) => self.publish(&o),
             }
         }

@@ -8,6 +8,7 @@
 //! the socket tasks; TCP connections are reached through their writer channels,
 //! which the core keeps in a map keyed by the peer address.
 
+mod callback_requests;
 mod calls;
 mod drafts;
 mod emergency;
@@ -152,7 +153,14 @@ pub async fn start(
     let mut ep_config = endpoint_config(config, local_addr.port());
     ep_config.hosted = centre.is_some();
     let mut endpoint = Endpoint::new(ep_config, rand::random()).with_digest_algorithms(&algorithms);
-    endpoint.set_trunk(outbound::resolve_trunk(&config.trunk.outbound).await);
+    let trunk = outbound::resolve_trunk(&config.trunk.outbound).await;
+    let has_trunk = trunk.is_some();
+    endpoint.set_trunk(trunk);
+    let mut centre = centre;
+    if let Some(c) = centre.as_mut() {
+        callback_requests::start(c, config, has_trunk, records.as_ref()).await;
+    }
+    let callback_writes = records.clone().map(callback_requests::writer);
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
     let (bus, _) = broadcast::channel(BUS_CAPACITY);
     let handle = SipHandle {
@@ -188,6 +196,7 @@ pub async fn start(
         parse_warnings: RateLimit::new(Duration::from_secs(10)),
         surveys: HashMap::new(),
         callbacks: HashMap::new(),
+        callback_writes,
     };
     let tasks = vec![
         tokio::spawn(core.run(core_rx, shutdown.clone())),
@@ -322,6 +331,8 @@ struct Core {
     surveys: HashMap<CallId, outbound::SurveyRun>,
     /// Callbacks whose outcome is not known yet (`outbound.rs`).
     callbacks: HashMap<CallId, outbound::CallbackRun>,
+    /// Writes to `callback_requests`, in order (`callback_requests.rs`).
+    callback_writes: Option<mpsc::UnboundedSender<callback_requests::CallbackWrite>>,
 }
 
 impl Core {

@@ -41,6 +41,9 @@ pub(crate) struct Agent {
     /// The exact keys inserted, for removal.
     pub(crate) in_sets: Vec<(QueueIx, AvailKey)>,
     pub(crate) day: AgentCounters,
+    /// Reserved for a callback request (`callbacks.rs`); `Some(answered)`
+    /// once the agent's phone answered it.
+    pub(crate) callback: Option<Option<Instant>>,
 }
 
 impl Agent {
@@ -62,6 +65,7 @@ impl Agent {
             listed: false,
             in_sets: Vec::new(),
             day: AgentCounters::default(),
+            callback: None,
         }
     }
 

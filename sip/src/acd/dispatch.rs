@@ -161,6 +161,11 @@ impl Acd {
         if !agent.listed {
             return;
         }
+        if let Some(q) = self.callback_queue_of(a) {
+            self.reserve_for_callback(now, a, q);
+            return;
+        }
+        let agent = &self.agents[a as usize];
         let best = agent
             .in_sets
             .iter()

@@ -385,7 +385,7 @@ impl Acd {
         }
     }
 
-    fn agent(&self, id: &str) -> Result<AgentIx, AcdError> {
+    pub(crate) fn agent(&self, id: &str) -> Result<AgentIx, AcdError> {
         self.agent_ix
             .get(id)
             .copied()

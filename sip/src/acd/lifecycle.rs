@@ -111,6 +111,15 @@ impl Acd {
     }
 
     pub(crate) fn request_state(&mut self, now: Instant, a: AgentIx, req: StateRequest) {
+        let agent = &mut self.agents[a as usize];
+        if agent.callback.is_some()
+            && matches!(agent.state, AgentState::Ringing | AgentState::OnCall)
+        {
+            // Reserved for a callback whose call goes on: like on a call,
+            // the request applies when it ends (`callbacks.rs`).
+            agent.pending = (req != StateRequest::Ready).then_some(req);
+            return;
+        }
         match self.agents[a as usize].state {
             AgentState::Ringing => {
                 if req != StateRequest::Ready {
@@ -136,7 +145,13 @@ impl Acd {
         self.settle(now, a);
     }
 
-    fn apply_request(&mut self, now: Instant, a: AgentIx, req: StateRequest, cause: StateCause) {
+    pub(crate) fn apply_request(
+        &mut self,
+        now: Instant,
+        a: AgentIx,
+        req: StateRequest,
+        cause: StateCause,
+    ) {
         match req {
             StateRequest::Ready => {
                 let agent = &mut self.agents[a as usize];

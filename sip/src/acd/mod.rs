@@ -72,6 +72,7 @@
 //!   midnight ([`AcdOutput::DayClosed`]).
 
 mod agents;
+mod callbacks;
 mod dispatch;
 mod engine;
 mod lifecycle;
@@ -89,6 +90,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::call::CallId;
+pub use callbacks::CallbackEnd;
 pub use engine::Acd;
 pub use schedule::Shift;
 pub use stats::{
@@ -123,6 +125,9 @@ pub enum AcdError {
     /// The settings given to [`Acd::new`] are inconsistent.
     #[error("ACD settings: {0}")]
     Settings(String),
+    /// The agent is not reserved for a callback.
+    #[error("agent {0:?} is not on a callback")]
+    NoCallback(String),
 }
 
 /// Everything the ACD is configured with; the binary builds it from the
@@ -169,6 +174,9 @@ pub struct QueueSettings {
     pub service_level: Duration,
     /// When the queue is open; always when empty.
     pub shifts: Vec<Shift>,
+    /// Callback requests due in this queue are offered to a newly available
+    /// agent before any waiting call ([`Acd::set_callbacks_waiting`]).
+    pub callbacks_first: bool,
 }
 
 impl QueueSettings {
@@ -185,6 +193,7 @@ impl QueueSettings {
             announce_interval: Some(Duration::from_secs(60)),
             service_level: Duration::from_secs(15),
             shifts: Vec::new(),
+            callbacks_first: false,
         }
     }
 }
@@ -383,4 +392,13 @@ pub enum AcdOutput {
     },
     /// A local day ended: its final statistics (store them if needed).
     DayClosed(DayReport),
+    /// The agent is reserved for the oldest due callback request of
+    /// `queue` (a `callbacks_first` queue): dial it with them, then report
+    /// with [`Acd::callback_answered`] and [`Acd::callback_ended`].
+    CallbackReserved {
+        /// The agent.
+        agent: String,
+        /// The queue whose request it is.
+        queue: String,
+    },
 }

@@ -47,6 +47,8 @@ pub(crate) struct Queue {
     recent: VecDeque<u64>,
     recent_sum: u64,
     pub(crate) day: QueueCounters,
+    /// Callback requests due now (`callbacks_first` queues; `callbacks.rs`).
+    pub(crate) callbacks_waiting: u32,
 }
 
 impl Queue {
@@ -70,6 +72,7 @@ impl Queue {
             recent: VecDeque::with_capacity(RECENT_CALLS),
             recent_sum: 0,
             day: QueueCounters::default(),
+            callbacks_waiting: 0,
         }
     }
 

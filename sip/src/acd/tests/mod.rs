@@ -1,6 +1,7 @@
 //! Virtual-time tests of the ACD: a harness that owns the fake clock and
 //! collects outputs, and one file per area.
 
+mod callbacks;
 mod distribution;
 mod random_inputs;
 mod robustness;

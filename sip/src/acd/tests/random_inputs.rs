@@ -47,7 +47,11 @@ impl Acd {
                     agent.wants_calls()
                 ));
             }
+            if agent.callback.is_some() && agent.call.is_some() {
+                return Err(format!("{} on a callback and a call", agent.id));
+            }
             if agent.state == AgentState::Ringing
+                && agent.callback.is_none()
                 && !agent
                     .call
                     .and_then(|c| self.calls.get(&c))
@@ -81,6 +85,12 @@ impl Acd {
                     q.s.name, q.logged_in
                 ));
             }
+            if q.s.callbacks_first && q.callbacks_waiting > 0 && !q.avail.is_empty() {
+                return Err(format!(
+                    "{}: a callback waits while an agent is free",
+                    q.s.name
+                ));
+            }
             if !q.unassigned.is_empty() && !q.avail.is_empty() {
                 return Err(format!("{}: a call waits while an agent is free", q.s.name));
             }
@@ -103,6 +113,7 @@ fn engine(strategy: Strategy) -> H {
     cmn.max_wait = Some(Duration::from_secs(300));
     cmn.announce_interval = Some(Duration::from_secs(30));
     cmn.wrap_up = Duration::from_secs(5);
+    cmn.callbacks_first = true;
     let mut yue = queue("yue", Strategy::RingAll, &["lang:yue"]);
     yue.overflow = Some(Overflow {
         queue: "cmn".into(),
@@ -146,7 +157,7 @@ fn step(h: &mut H, rng: &mut StdRng, next_call: &mut u64, recent: &mut Recent) {
         (call, agent) = recent[rng.gen_range(0..recent.len())];
     }
     // Errors are allowed (and expected for stale inputs); panics are not.
-    let _ = match rng.gen_range(0..11) {
+    let _ = match rng.gen_range(0..13) {
         0 => {
             let req = match rng.gen_range(0..4) {
                 0 | 1 => StateRequest::Ready,
@@ -174,6 +185,16 @@ fn step(h: &mut H, rng: &mut StdRng, next_call: &mut u64, recent: &mut Recent) {
         9 => {
             h.advance_ms(rng.gen_range(0..40_000));
             Ok(())
+        }
+        11 => h.acd.set_callbacks_waiting(now, "cmn", rng.gen_range(0..3)),
+        12 => {
+            let agent = AGENTS[rng.gen_range(0..AGENTS.len())];
+            match rng.gen_range(0..4) {
+                0 => h.acd.callback_answered(now, agent),
+                1 => h.acd.callback_ended(now, agent, CallbackEnd::Talked),
+                2 => h.acd.callback_ended(now, agent, CallbackEnd::NotConnected),
+                _ => h.acd.callback_ended(now, agent, CallbackEnd::AgentMissed),
+            }
         }
         _ => {
             if rng.gen_bool(0.1) {
@@ -212,6 +233,7 @@ fn kind(o: &AcdOutput) -> &'static str {
         AcdOutput::AgentStateChanged { .. } => "agent",
         AcdOutput::QueueChanged { .. } => "queue",
         AcdOutput::DayClosed(_) => "day",
+        AcdOutput::CallbackReserved { .. } => "reserved",
     }
 }
 
@@ -248,7 +270,7 @@ fn random_inputs_keep_the_invariants() {
     }
     // The random walk reaches every kind of decision.
     for k in [
-        "ring", "cancel", "announce", "overflow", "callback", "agent", "queue", "day",
+        "ring", "cancel", "announce", "overflow", "callback", "agent", "queue", "day", "reserved",
     ] {
         assert!(
             seen.get(k).is_some_and(|&n| n > 0),
