@@ -89,6 +89,7 @@ pub async fn start_with_dialer<D: Dialer>(
             config.http.token_ttl_s,
         ))),
         shutdown: shutdown_rx.clone(),
+        play_tickets: Arc::default(),
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx.clone();

@@ -541,10 +541,15 @@ async fn an_agent_takes_a_call_with_a_screen_pop_and_the_supervisor_watches() {
     let src = wait_js(
         &sup_page,
         "the recording in the player",
-        "const p = document.getElementById('player'); return p.src.startsWith('blob:') && p.duration > 0 ? p.src : null",
+        "const p = document.getElementById('player'); return p.src.includes('/stream?ticket=') && p.duration > 0 ? p.src : null",
     )
     .await;
-    assert!(src.as_str().is_some_and(|s| s.starts_with("blob:")));
+    // Streamed from a play link for this recording (ranges), not the bearer API.
+    assert!(
+        src.as_str()
+            .is_some_and(|s| s.contains("/api/recordings/") && s.contains("/stream?ticket=")),
+        "{src}"
+    );
     // Without a call: a blank order answered on the spot with the article in one click.
     click(&agent_page, "#btn-new").await;
     type_into(&agent_page, "#f-number", "13900001111").await;

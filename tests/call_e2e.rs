@@ -374,6 +374,61 @@ async fn basic_call_relays_both_tones_and_leaves_a_cdr_and_a_stereo_recording() 
     assert_eq!(&head[..], &wav[..44]);
     assert_eq!(&head[..4], b"RIFF");
     assert_eq!(&head[8..12], b"WAVE");
+
+    // A play link (what the wallboard's <audio> element streams from): no
+    // bearer token, ranges work, for this recording only; agents get none.
+    let http = reqwest::Client::new();
+    let link: Value = http
+        .post(server.http_url(&format!("/api/recordings/{rec_id}/play")))
+        .bearer_auth(&sup)
+        .send()
+        .await
+        .expect("play link")
+        .json()
+        .await
+        .expect("play link JSON");
+    let url = link["url"].as_str().expect("url").to_owned();
+    assert!(
+        url.starts_with(&format!("/api/recordings/{rec_id}/stream?ticket=")),
+        "{link}"
+    );
+    let resp = http
+        .get(server.http_url(&url))
+        .header("Range", "bytes=44-1043")
+        .send()
+        .await
+        .expect("streamed range");
+    assert_eq!(resp.status(), 206);
+    assert_eq!(&resp.bytes().await.expect("bytes")[..], &wav[44..1044]);
+    let ticket = url.rsplit('=').next().expect("ticket");
+    for (path, why) in [
+        (format!("/api/recordings/{rec_id}/stream"), "no ticket"),
+        (
+            format!("/api/recordings/{rec_id}/stream?ticket=00{ticket}"),
+            "a wrong ticket",
+        ),
+        (
+            format!("/api/recordings/other{rec_id}/stream?ticket={ticket}"),
+            "another recording",
+        ),
+    ] {
+        let status = http
+            .get(server.http_url(&path))
+            .send()
+            .await
+            .expect("stream")
+            .status();
+        assert_eq!(status, 401, "{why}");
+    }
+    let agent_token = server.login("1001", "test-pass-1001").await;
+    let status = http
+        .post(server.http_url(&format!("/api/recordings/{rec_id}/play")))
+        .bearer_auth(&agent_token)
+        .send()
+        .await
+        .expect("agent's play link")
+        .status();
+    assert_eq!(status, 403);
     server.stop().await;
 }
 

@@ -82,13 +82,6 @@ export async function api(method, path, body) {
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body ?? {});
 
-/** A file the API serves (a recording) as a Blob. */
-export async function blob(path) {
-  const resp = await request('GET', path, undefined, 'audio/wav');
-  if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => null));
-  return resp.blob();
-}
-
 /** A query string of the non-empty values of `params`. */
 export function query(params) {
   const q = new URLSearchParams();

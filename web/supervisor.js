@@ -6,7 +6,7 @@
 
 import { t, translatePage } from './i18n.js';
 import { $, h, fill, duration, when, mask, percent, localDate, stateLabel, say } from './dom.js';
-import { session, login, logout, onUnauthorised, get, api, blob, query } from './api.js';
+import { session, login, logout, onUnauthorised, get, api, query } from './api.js';
 import { Live } from './live.js';
 import { barChart } from './chart.js';
 
@@ -188,15 +188,15 @@ async function loadRecordings() {
   }
 }
 
-/** Plays a recording in the page: fetched with the bearer token (an <audio>
- *  element cannot send one), then played from a blob: URL. */
+/** Plays a recording in the page: the server issues a short-lived play
+ *  link for that one recording (an <audio> element cannot send the bearer
+ *  token), which the element streams with HTTP range requests, so seeking
+ *  does not wait for the whole file. */
 async function play(r) {
   try {
-    const b = await blob(r.url);
-    if (page.playing) URL.revokeObjectURL(page.playing);
-    page.playing = URL.createObjectURL(b);
+    const link = await api('POST', `/api/recordings/${encodeURIComponent(r.id)}/play`);
     const player = $('player');
-    player.src = page.playing;
+    player.src = link.url;
     player.dataset.recording = r.id;
     await player.play().catch(() => {});
   } catch (e) {

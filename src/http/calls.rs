@@ -255,17 +255,28 @@ pub(super) async fn get_recording(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require_supervisor(&principal)?;
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    serve_recording(&state, &principal.user, &id, &headers).await
+}
+
+/// Serves recording `id` (with ranges) to `user`, who is allowed to hear
+/// it; logged, as every access to a recording is.
+pub(super) async fn serve_recording(
+    state: &AppState,
+    user: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    if !super::playback::valid_id(id) {
         return Err(ApiError::NotFound("no such recording".into()));
     }
     let row = state
         .store
-        .get_recording(&id)
+        .get_recording(id)
         .await
         .map_err(|e| ApiError::internal("reading the recording index", e))?
         .ok_or_else(|| ApiError::NotFound("no such recording".into()))?;
-    tracing::info!(user = %principal.user, recording = %id, "recording played");
-    serve_file(&PathBuf::from(row.path), "audio/wav", &headers).await
+    tracing::info!(%user, recording = %id, "recording played");
+    serve_file(&PathBuf::from(row.path), "audio/wav", headers).await
 }
 
 /// `POST /api/calls/{id}/transfer` body.

@@ -20,6 +20,7 @@ pub mod events_filter;
 pub mod files;
 pub mod knowledge;
 pub mod openapi;
+pub mod playback;
 pub mod reports;
 mod survey_jobs;
 pub mod tickets;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub credentials: Arc<auth::Credentials>,
     /// Calendar, deadlines, topics: what the work-order domain runs on.
     pub rules: Arc<hotline_ticketing::TicketRules>,
+    /// Play links of recordings (`<audio>` streaming with ranges).
+    pub play_tickets: Arc<playback::PlayTickets>,
     /// Survey campaign and callback calls: the dialer and the campaign's
     /// wake-up.
     pub outbound: crate::outbound::Outbound,
@@ -133,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/recordings", get(calls::list_recordings))
         .route("/api/recordings/{id}", get(calls::get_recording))
+        .route("/api/recordings/{id}/play", post(playback::play_link))
+        .route("/api/recordings/{id}/stream", get(playback::stream))
         .route(
             "/api/users",
             get(users::list_users).post(users::create_user),

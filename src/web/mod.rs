@@ -77,9 +77,9 @@ pub static ASSETS: &[Asset] = &[
 ];
 
 /// The policy of the HTML pages: this origin only (the WebSocket included);
-/// recordings play from `blob:` URLs fetched with the bearer token.
+/// recordings stream from this origin through play links (`http::playback`).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
+     img-src 'self' data:; media-src 'self'; connect-src 'self' ws: wss:; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// The embedded file called `name`.
