@@ -158,12 +158,7 @@ async fn claim_task(state: &AppState, p: &Principal, id: &str) -> Result<Callbac
         .await
         .map_err(|e| db("claiming a callback task", e))?
         .map_err(refusal)?;
-    if let Some(req) = &task.request_id {
-        records(state)
-            .set_callback_status(req, "claimed")
-            .await
-            .map_err(|e| ApiError::internal("updating a callback request", e))?;
-    }
+    mark_request(state, &task, "claimed").await?;
     Ok(task)
 }
 
@@ -342,12 +337,7 @@ async fn finish_task(
         .await
         .map_err(|e| db("finishing a callback task", e))?
         .map_err(refusal)?;
-    if let Some(req) = &task.request_id {
-        records(state)
-            .set_callback_status(req, "done")
-            .await
-            .map_err(|e| ApiError::internal("updating a callback request", e))?;
-    }
+    mark_request(state, &task, "done").await?;
     Ok(task)
 }
 
@@ -364,12 +354,31 @@ pub(super) async fn result(
         .map(Json)
 }
 
+/// Moves the ACD callback request behind `task` (if any) to `status`.
+async fn mark_request(state: &AppState, task: &CallbackTask, status: &str) -> Result<(), ApiError> {
+    if let Some(req) = &task.request_id {
+        records(state)
+            .set_callback_status(req, status)
+            .await
+            .map_err(|e| ApiError::internal("updating a callback request", e))?;
+    }
+    Ok(())
+}
+
 fn records(state: &AppState) -> ContactRecords {
     ContactRecords::new(state.store.pool().clone())
 }
 
 /// Puts callback request `id` on the task list (once); the task's id.
-async fn request_task(state: &AppState, p: &Principal, id: &str) -> Result<String, ApiError> {
+/// Claiming or calling (`dialling`) a request the contact centre dials
+/// itself (its queue has `callbacks_first` and an outbound trunk is
+/// configured) is refused: the two would call the citizen twice.
+async fn request_task(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    dialling: bool,
+) -> Result<String, ApiError> {
     p.require(STAFF, "callback requests")?;
     let task_id = format!("request:{id}");
     let row = records(state)
@@ -377,6 +386,21 @@ async fn request_task(state: &AppState, p: &Principal, id: &str) -> Result<Strin
         .await
         .map_err(|e| ApiError::internal("reading a callback request", e))?
         .ok_or_else(|| ApiError::NotFound("no such callback request".into()))?;
+    let automatic = state.config.trunk.outbound.uri.is_some()
+        && state
+            .config
+            .queues
+            .iter()
+            .any(|q| q.callbacks_first && Some(&q.name) == row.queue.as_ref());
+    if dialling && automatic {
+        return Err(ApiError::conflict(
+            "dialled_automatically",
+            format!(
+                "queue {} dials its callback requests itself: the next ready agent takes this one",
+                row.queue.clone().unwrap_or_default()
+            ),
+        ));
+    }
     state
         .tickets
         .create_callback_task(
@@ -399,41 +423,13 @@ async fn request_task(state: &AppState, p: &Principal, id: &str) -> Result<Strin
     Ok(task_id)
 }
 
-/// Refuses manual work on a request the contact centre dials itself (its
-/// queue has `callbacks_first` and an outbound trunk is configured): the
-/// two would call the citizen twice.
-async fn check_manual(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let row = records(state)
-        .callback(id)
-        .await
-        .map_err(|e| ApiError::internal("reading a callback request", e))?
-        .ok_or_else(|| ApiError::NotFound("no such callback request".into()))?;
-    let automatic = state.config.trunk.outbound.uri.is_some()
-        && state
-            .config
-            .queues
-            .iter()
-            .any(|q| q.callbacks_first && Some(&q.name) == row.queue.as_ref());
-    if automatic {
-        return Err(ApiError::conflict(
-            "dialled_automatically",
-            format!(
-                "queue {} dials its callback requests itself: the next ready agent takes this one",
-                row.queue.unwrap_or_default()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /api/callbacks/{id}/claim`.
 pub(super) async fn claim_request(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CallbackTask>, ApiError> {
-    check_manual(&state, &id).await?;
-    let task = request_task(&state, &principal, &id).await?;
+    let task = request_task(&state, &principal, &id, true).await?;
     claim_task(&state, &principal, &task).await.map(Json)
 }
 
@@ -443,8 +439,7 @@ pub(super) async fn call_request(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CallResult>, ApiError> {
-    check_manual(&state, &id).await?;
-    let task = request_task(&state, &principal, &id).await?;
+    let task = request_task(&state, &principal, &id, true).await?;
     call_task(&state, &principal, &task).await.map(Json)
 }
 
@@ -456,7 +451,7 @@ pub(super) async fn result_request(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResultBody>,
 ) -> Result<Json<CallbackTask>, ApiError> {
-    let task = request_task(&state, &principal, &id).await?;
+    let task = request_task(&state, &principal, &id, false).await?;
     finish_task(&state, &principal, ip, &task, body)
         .await
         .map(Json)

@@ -347,30 +347,9 @@ struct AgentLeg {
 }
 
 impl AgentLeg {
-    /// The CANCEL for our INVITE (§9.1): its Request-URI, Call-ID, From, To,
-    /// Route and top Via (same branch), CSeq number with method CANCEL.
+    /// The CANCEL for our INVITE (§9.1).
     fn cancel(&self) -> Request {
-        let inv = &self.invite;
-        let mut headers = Headers::new();
-        for name in [HeaderName::Via, HeaderName::Route] {
-            for v in inv.headers.get_all(&name) {
-                headers.push(name.clone(), v.clone());
-            }
-        }
-        headers.push(HeaderName::MaxForwards, "70");
-        for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
-            if let Some(v) = inv.headers.get(&name) {
-                headers.push(name, v.clone());
-            }
-        }
-        let seq = inv.headers.cseq().map(|c| c.seq).unwrap_or(1);
-        headers.push(HeaderName::CSeq, format!("{seq} CANCEL"));
-        Request {
-            method: Method::Cancel,
-            uri: inv.uri.clone(),
-            headers,
-            body: Bytes::new(),
-        }
+        originate::cancel_for(&self.invite)
     }
 
     fn invite_cseq(&self) -> u32 {

@@ -62,10 +62,12 @@ fn like_escape(s: &str) -> String {
 /// The newest `$limit` matching articles: the page is chosen on the narrow
 /// columns, and only its rows' documents are read (a common term matches
 /// thousands of articles).
-fn newest(conds: &[String], status: &str, limit: usize) -> String {
+/// `index` forces the inner scan's index (SQLite's `INDEXED BY`), or is empty.
+fn newest(conds: &[String], status: &str, limit: usize, index: &str) -> String {
     format!(
         "SELECT a.data, a.version FROM kb_articles a WHERE a.id IN \
-         (SELECT a.id FROM kb_articles a WHERE {}{status} ORDER BY a.updated_at_ms DESC LIMIT ${limit}) \
+         (SELECT a.id FROM kb_articles a {index} WHERE {}{status} \
+          ORDER BY a.updated_at_ms DESC LIMIT ${limit}) \
          ORDER BY a.updated_at_ms DESC",
         conds.join(" AND ")
     )
@@ -295,16 +297,12 @@ impl Store {
                         }
                     })
                     .collect();
-                let sql = newest(&conds, status, binds.len() + 1);
-                if walk {
-                    sql.replacen(
-                        "FROM kb_articles a WHERE",
-                        "FROM kb_articles a INDEXED BY kb_articles_updated WHERE",
-                        2,
-                    )
+                let index = if walk {
+                    "INDEXED BY kb_articles_updated"
                 } else {
-                    sql
-                }
+                    ""
+                };
+                newest(&conds, status, binds.len() + 1, index)
             }
             Backend::Postgres => {
                 // A two-character term is answered by the stored character
@@ -322,7 +320,7 @@ impl Store {
                         }
                     })
                     .collect();
-                newest(&conds, status, binds.len() + 1)
+                newest(&conds, status, binds.len() + 1, "")
             }
         };
         let mut q = sqlx::query(&sql);

@@ -123,23 +123,20 @@ impl Store {
             format!("${}", args.len())
         };
         let late = filter.most_overdue_first();
+        // The sort column has the same name in `orders` and `order_units`.
+        let column = if late { "next_due_ms" } else { "created_at_ms" };
         // The sort columns of the inner query: (key, id).
         let (mut sql, key, id) = match &filter.unit {
             // A caller filter is selective on its own index and takes the
             // unit as a membership test.
             Some(unit) if filter.caller_number.is_some() => {
                 let p = next(&mut args, Arg::Text(unit.clone()));
-                let key = if late {
-                    "o.next_due_ms"
-                } else {
-                    "o.created_at_ms"
-                };
                 (
                     format!(
                         "SELECT o.id FROM orders o WHERE o.id IN \
                          (SELECT order_id FROM order_units WHERE unit_id = {p})"
                     ),
-                    key,
+                    format!("o.{column}"),
                     "o.id",
                 )
             }
@@ -147,29 +144,20 @@ impl Store {
             // list is a range of its links' deadlines.
             Some(unit) => {
                 let p = next(&mut args, Arg::Text(unit.clone()));
-                let sql = format!(
-                    "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
-                     WHERE u.unit_id = {p}"
-                );
-                let key = if late {
-                    "u.next_due_ms"
-                } else {
-                    "u.created_at_ms"
-                };
-                (sql, key, "u.order_id")
-            }
-            None => {
-                let key = if late {
-                    "o.next_due_ms"
-                } else {
-                    "o.created_at_ms"
-                };
                 (
-                    String::from("SELECT o.id FROM orders o WHERE 1 = 1"),
-                    key,
-                    "o.id",
+                    format!(
+                        "SELECT o.id FROM order_units u JOIN orders o ON o.id = u.order_id \
+                         WHERE u.unit_id = {p}"
+                    ),
+                    format!("u.{column}"),
+                    "u.order_id",
                 )
             }
+            None => (
+                String::from("SELECT o.id FROM orders o WHERE 1 = 1"),
+                format!("o.{column}"),
+                "o.id",
+            ),
         };
         if let Some(at) = filter.overdue_at_ms {
             let p = next(&mut args, Arg::Int(at));
@@ -228,10 +216,9 @@ impl Store {
             let po = next(&mut args, Arg::Int(to_i64(offset)));
             sql.push_str(&format!(" OFFSET {po}"));
         }
-        let outer_key = if late { "next_due_ms" } else { "created_at_ms" };
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN ({sql}) \
-             ORDER BY {outer_key} {dir}, id {dir}"
+             ORDER BY {column} {dir}, id {dir}"
         );
         let mut q = sqlx::query(&sql);
         for a in &args {
